@@ -1,0 +1,171 @@
+import { Command, Flags, Errors, Interfaces } from '@oclif/core';
+import type { ResolvedConfig, SousError, StateBackend, User, SourceContext, ManifestID, Logger } from '@sous/core';
+
+export type SousFlags<T extends typeof Command> = Interfaces.InferredFlags<(typeof SousCommand)['baseFlags'] & T['flags']>;
+
+/** The filter flags of the original: --repo --offset --flavor --cluster, and --source repo,offset. */
+export const filterFlags = {
+  repo: Flags.string({ description: 'the repository, e.g. github.com/acme/shop (default: the origin of the current git repository)', helpGroup: 'FILTER' }),
+  offset: Flags.string({ description: 'the directory of the application inside the repository (default: the current one)', helpGroup: 'FILTER' }),
+  flavor: Flags.string({ description: 'the flavor, when one source has several manifests', helpGroup: 'FILTER' }),
+  source: Flags.string({ description: 'shorthand for --repo and --offset: repo,offset', helpGroup: 'FILTER' }),
+};
+
+export const clusterFlag = Flags.string({ char: 'c', description: 'the cluster name', helpGroup: 'FILTER' });
+
+/**
+ * Every sous command: --json, --debug, -v, --config; errors printed with their
+ * code and hints (stack traces only with --debug); exit 2 for usage errors,
+ * 1 for failures.
+ */
+export abstract class SousCommand extends Command {
+  static enableJsonFlag = true;
+
+  static baseFlags = {
+    config: Flags.string({ description: 'user/operator config file (default: $XDG_CONFIG_HOME/sous/config.yaml)', helpGroup: 'GLOBAL' }),
+    debug: Flags.boolean({ description: 'show debug logs and stack traces', helpGroup: 'GLOBAL' }),
+    verbose: Flags.boolean({ char: 'v', description: 'more output', helpGroup: 'GLOBAL' }),
+  };
+
+  /** Whether this command reads the repository's sous.config.* (build-side commands do). */
+  protected readsRepoConfig = false;
+
+  private cfg?: ResolvedConfig;
+  private backendInstance?: StateBackend;
+  private loggerInstance?: Logger;
+  private sourceCtx?: SourceContext | null;
+  protected globalFlags: { config?: string; debug?: boolean; verbose?: boolean } = {};
+
+  protected async parseFlags<T extends typeof Command>(cmd: T): Promise<Interfaces.ParserOutput<SousFlags<T>, Interfaces.InferredArgs<T['args']>>> {
+    const parsed = (await this.parse(cmd as never)) as unknown as Interfaces.ParserOutput<SousFlags<T>, Interfaces.InferredArgs<T['args']>>;
+    const f = parsed.flags as { config?: string; debug?: boolean; verbose?: boolean };
+    this.globalFlags = { config: f.config, debug: f.debug, verbose: f.verbose };
+    return parsed;
+  }
+
+  protected async config_(): Promise<ResolvedConfig> {
+    if (this.cfg) return this.cfg;
+    const { loadConfig } = await import('@sous/core');
+    this.cfg = await loadConfig({ configFile: this.globalFlags.config, command: this.id ?? '', repoConfig: this.readsRepoConfig });
+    for (const w of this.cfg.warnings) this.logger().warn(w);
+    return this.cfg;
+  }
+
+  protected logger(): Logger {
+    if (!this.loggerInstance) {
+      const { streamLogger } = require('@sous/core') as typeof import('@sous/core');
+      const level = this.globalFlags.debug ? 'debug' : this.globalFlags.verbose ? 'info' : 'warn';
+      this.loggerInstance = streamLogger({ level });
+    }
+    return this.loggerInstance;
+  }
+
+  protected async user(): Promise<User> {
+    return (await this.config_()).user;
+  }
+
+  /** The intended state: the embedded git store (a Sous server comes with its own back end). */
+  protected async backend(): Promise<StateBackend> {
+    if (this.backendInstance) return this.backendInstance;
+    const cfg = await this.config_();
+    const { Gdm } = await import('@sous/core');
+    this.backendInstance = await Gdm.open(cfg.stateLocation, { user: cfg.user });
+    return this.backendInstance;
+  }
+
+  /** Git facts about the current directory, or null outside a git repository. */
+  protected async sourceContext(): Promise<SourceContext | null> {
+    if (this.sourceCtx !== undefined) return this.sourceCtx;
+    const { readSourceContext, isSousError } = await import('@sous/core');
+    try {
+      this.sourceCtx = await readSourceContext({ dir: process.cwd() });
+    } catch (e) {
+      if (isSousError(e) && (e.code === 'NOT_A_GIT_REPO' || e.code === 'NO_COMMITS')) this.sourceCtx = null;
+      else throw e;
+    }
+    return this.sourceCtx;
+  }
+
+  /** The manifest the filter flags name, defaulting repo and offset to the current git repository. */
+  protected async manifestID(f: { repo?: string; offset?: string; flavor?: string; source?: string }): Promise<ManifestID> {
+    const { resolveFilters, usageError, parseSourceLocation } = await import('@sous/core');
+    const r = resolveFilters(f);
+    let repo = r.repo;
+    let offset = r.offset;
+    if (!repo) {
+      const ctx = await this.sourceContext();
+      if (!ctx) {
+        throw usageError('MISSING_REPO', 'no --repo given, and the current directory is not in a git repository', {
+          hints: ['Give the application: --repo github.com/acme/shop [--offset dir]', 'or run the command inside its git repository'],
+        });
+      }
+      repo = ctx.repo;
+      if (offset === undefined) offset = ctx.offset;
+    }
+    // Check the pieces the way an ID string is checked.
+    const sl = parseSourceLocation(offset ? `|${repo}|${offset}` : `|${repo}`);
+    return { source: sl, flavor: r.flavor ?? '' };
+  }
+
+  protected logJson(json: unknown): void {
+    process.stdout.write(JSON.stringify(json, null, 2) + '\n');
+  }
+
+  protected async catch(err: Error & { exitCode?: number; oclif?: { exit?: number } }): Promise<void> {
+    const { toSousError, usageError } = await import('@sous/core');
+    let e: SousError;
+    if (err instanceof Errors.CLIError && !(err as unknown as { code?: string }).code?.match(/^[A-Z_]+$/)) {
+      e = usageError(parseErrorCode(err), cleanOclifMessage(err.message), { hints: [`See: sous ${(this.id ?? '').replace(/:/g, ' ')} --help`] });
+    } else if ((err as { code?: string }).code === 'EEXIT') {
+      throw err;
+    } else {
+      e = toSousError(err);
+    }
+    if (this.jsonEnabled()) {
+      this.logJson({ error: e.toJSON() });
+    } else {
+      process.stderr.write(formatError(e, this.globalFlags.debug || process.env.SOUS_DEBUG === '1'));
+    }
+    process.exitCode = e.exit;
+  }
+}
+
+function parseErrorCode(err: Error): string {
+  const n = err.constructor?.name ?? '';
+  if (/NonExistentFlags/.test(n) || /Nonexistent flag/i.test(err.message)) return 'UNKNOWN_FLAG';
+  if (/RequiredArgs/.test(n) || /Missing .*required arg/i.test(err.message)) return 'MISSING_ARGUMENT';
+  if (/UnexpectedArgs/.test(n) || /Unexpected argument/i.test(err.message)) return 'UNEXPECTED_ARGUMENT';
+  if (/FailedFlagValidation/.test(n) || /Missing required flag/i.test(err.message)) return 'MISSING_FLAG';
+  if (/expected.*(integer|number)/i.test(err.message)) return 'INVALID_FLAG_VALUE';
+  if (/Expected --.*to be one of/i.test(err.message)) return 'INVALID_FLAG_VALUE';
+  return 'USAGE_ERROR';
+}
+
+function cleanOclifMessage(m: string): string {
+  return m
+    .split('\n')
+    .filter((l) => !/^\s*See more help with/.test(l))
+    .join('\n')
+    .trim();
+}
+
+export function formatError(e: SousError, debug: boolean): string {
+  const lines = [`Error: ${e.message}  [${e.code}]`];
+  for (const h of e.hints) lines.push(`  Try this: ${h}`);
+  if (debug) {
+    lines.push(e.stack ?? '');
+    let c = e.cause as Error | undefined;
+    while (c) {
+      lines.push(`Caused by: ${c.stack ?? c.message ?? String(c)}`);
+      c = (c as { cause?: Error }).cause;
+    }
+  }
+  return lines.join('\n') + '\n';
+}
+
+/** Renders rows as an aligned plain-text table. */
+export function table(headers: string[], rows: (string | number)[][]): string {
+  const cells = [headers, ...rows.map((r) => r.map((c) => String(c)))];
+  const widths = headers.map((_, i) => Math.max(...cells.map((r) => (r[i] ?? '').length)));
+  return cells.map((r) => r.map((c, i) => (i === r.length - 1 ? c : c.padEnd(widths[i]))).join('  ').trimEnd()).join('\n') + '\n';
+}

@@ -1,0 +1,1 @@
+export { SousCommand, table, formatError } from './base';

@@ -1,0 +1,106 @@
+/* eslint-disable */
+// Generated from schemas/ by scripts/gen-types.js. Do not edit by hand: edit the schema and run `npm run gen:types`.
+
+/**
+ * This interface was referenced by `Manifest`'s JSON-Schema
+ * via the `definition` "ManifestKind".
+ */
+export type ManifestKind = 'http-service' | 'worker' | 'on-demand' | 'scheduled' | 'once' | 'scheduled-job';
+
+/**
+ * One application's deployment settings in every cluster (one file under manifests/ in the GDM). Field names as the original Sous wrote them.
+ */
+export interface Manifest {
+  /**
+   * The source location, repo[,dir].
+   */
+  Source: string;
+  /**
+   * Distinguishes several manifests of one source location.
+   */
+  Flavor?: string;
+  Owners?: string[];
+  Kind: ManifestKind;
+  /**
+   * Cluster name to deployment settings.
+   */
+  Deployments?: {
+    [k: string]: DeploySpec;
+  };
+}
+/**
+ * DeployConfig plus the version to run.
+ *
+ * This interface was referenced by `Manifest`'s JSON-Schema
+ * via the `definition` "DeploySpec".
+ */
+export interface DeploySpec {
+  Resources?: Resources;
+  Metadata?: StringMap;
+  Args?: string[];
+  Env?: StringMap;
+  NumInstances?: number;
+  Volumes?: Volume[];
+  Startup?: Startup;
+  /**
+   * A cron schedule, for the scheduled kinds.
+   */
+  Schedule?: string;
+  /**
+   * The semver version to deploy.
+   */
+  Version?: string;
+  /**
+   * The image manifest digest the version was verified as; deploys pin it.
+   */
+  Digest?: string;
+  SingularityRequestID?: string;
+  /**
+   * A semver range: new versions matching it deploy themselves once ready.
+   */
+  AutoDeploy?: string;
+}
+/**
+ * Resources for each instance, as strings (cpus "0.1", memory in MB "100", ports "1").
+ *
+ * This interface was referenced by `Manifest`'s JSON-Schema
+ * via the `definition` "Resources".
+ */
+export interface Resources {
+  [k: string]: string;
+}
+/**
+ * This interface was referenced by `Manifest`'s JSON-Schema
+ * via the `definition` "StringMap".
+ */
+export interface StringMap {
+  [k: string]: string;
+}
+/**
+ * This interface was referenced by `Manifest`'s JSON-Schema
+ * via the `definition` "Volume".
+ */
+export interface Volume {
+  Host: string;
+  Container: string;
+  Mode?: 'RO' | 'RW';
+}
+/**
+ * Readiness checks. Zero fields are filled from the cluster's Startup.
+ *
+ * This interface was referenced by `Manifest`'s JSON-Schema
+ * via the `definition` "Startup".
+ */
+export interface Startup {
+  SkipCheck?: boolean;
+  ConnectDelay?: number;
+  Timeout?: number;
+  ConnectInterval?: number;
+  CheckReadyProtocol?: 'HTTP' | 'HTTPS' | 'http' | 'https' | '';
+  CheckReadyURIPath?: string;
+  CheckReadyPortIndex?: number;
+  CheckReadyFailureStatuses?: number[];
+  CheckReadyURITimeout?: number;
+  CheckReadyInterval?: number;
+  CheckReadyRetries?: number;
+}

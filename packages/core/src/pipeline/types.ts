@@ -1,0 +1,252 @@
+/**
+ * The values that flow through Sous's hooks. Plugins read and return these;
+ * core orchestrates and knows no stack, engine, scheduler or notifier by name.
+ */
+import type { Cluster, DeploySpec, Manifest } from '../model/types';
+import type { ManifestID } from '../model/ids';
+import type { ResolvedConfig } from '../config/types';
+
+/** Qualities that make an image suspect (the original's advisories). */
+export const ADVISORIES = {
+  dirtyWorkspace: 'dirty workspace',
+  unpushedRevision: 'unpushed revision',
+  noRepository: 'no repository',
+  noVersionedTag: 'no versioned tag',
+  tagMismatch: 'tag mismatch',
+  tagNotHead: 'tag not on built revision',
+  ephemeralTag: 'ephemeral tag',
+  bogusRevision: 'bogus revision',
+  developerBuild: 'developer build',
+} as const;
+export type Advisory = (typeof ADVISORIES)[keyof typeof ADVISORIES] | string;
+
+/** What git says about the source being built. */
+export interface SourceContext {
+  /** Normalised repository, e.g. github.com/acme/shop. */
+  repo: string;
+  /** Directory of the application inside the repository ('' at the root). */
+  offset: string;
+  /** The top of the git work tree the facts were read from. */
+  rootDir: string;
+  /** The directory holding the application's sources (rootDir + offset, or a clean checkout of the tag). */
+  sourceDir: string;
+  revision: string;
+  /** The version being built (from --tag or the semver tag on HEAD), without a leading v. */
+  version?: string;
+  /** The git tag the version came from, as written (may have a leading v). */
+  tag?: string;
+  /** Semver tags that point at the revision. */
+  tagsOnRevision: string[];
+  /** The commit's time (ISO 8601), used as the image's creation time. */
+  commitTime: string;
+  author?: { name: string; email: string };
+  dirty: boolean;
+  pushed: boolean;
+  remoteURL?: string;
+  advisories: Advisory[];
+  /** True when built from a temporary clean checkout of the tag. */
+  cleanCheckout: boolean;
+}
+
+export interface SourceRequest {
+  dir: string;
+  tag?: string;
+  dev?: boolean;
+  offset?: string;
+  repo?: string;
+}
+
+/** The sources a stack looks at: detection and planning read files here. */
+export interface Workspace {
+  dir: string;
+  context: SourceContext;
+  config: ResolvedConfig;
+}
+
+/** How to build one image: what a stack plugin hands the builder. */
+export interface BuildPlan {
+  stack: string;
+  /** The Dockerfile to build with (rendered from templates/, or the repository's own). */
+  dockerfile: string;
+  /** Files the build context is made of, relative to contextDir; all files when undefined. */
+  contextDir: string;
+  /** Extra files put into the build context (path → content), e.g. CA bundles. */
+  extraFiles: Record<string, string | Buffer>;
+  buildArgs: Record<string, string>;
+  /** BuildKit secrets (id → file path) mounted into steps that fetch packages, never into the image. */
+  secrets: Record<string, string>;
+  target?: string;
+  labels: Record<string, string>;
+  /** Inputs that decide the result besides the sources (base image digests, tool versions). */
+  inputs: Record<string, string>;
+  /** The command the image runs, for display. */
+  command?: string[];
+  /** Files excluded from the build context. */
+  ignore: string[];
+}
+
+export interface BuildRequest {
+  workspace: Workspace;
+  plan: BuildPlan;
+  /** Image names to tag the result with (registry/name:tag). */
+  tags: string[];
+  contentKey: string;
+  onProgress?: (p: Progress) => void;
+}
+
+export interface Progress {
+  phase: string;
+  message: string;
+  /** 0..1 when known. */
+  fraction?: number;
+}
+
+export interface BuiltImage {
+  /** The engine's image id (sha256:...). */
+  id: string;
+  /** registry/name, without tag. */
+  name: string;
+  tags: string[];
+  labels: Record<string, string>;
+  contentKey: string;
+  /** Set when the image came from the build cache instead of a build. */
+  cachedFrom?: string;
+  /** The pushed manifest digest, once published. */
+  digest?: string;
+}
+
+export type ContractStatus = 'passed' | 'failed' | 'warning' | 'skipped';
+
+export interface ContractResult {
+  name: string;
+  status: ContractStatus;
+  expected?: string;
+  actual?: string;
+  message?: string;
+  durationMs: number;
+  logs?: string[];
+}
+
+export interface ContractReport {
+  image: BuiltImage;
+  kind: Manifest['Kind'];
+  manifest?: Manifest;
+  results: ContractResult[];
+}
+
+/** A built, published image of one version: what `artifactReady` announces. */
+export interface Artifact {
+  source: SourceContext;
+  image: BuiltImage;
+  /** registry/name@sha256:... */
+  reference: string;
+  digest: string;
+  contracts: ContractResult[];
+  signature?: { tag: string; digest: string; keyId: string };
+  precache: Record<string, { registry: string; status: 'copied' | 'present' | 'failed' | 'skipped'; message?: string; bytesSent?: number }>;
+  manifest?: Manifest;
+  timings: Record<string, number>;
+}
+
+export interface VerifyRequest {
+  manifestID: ManifestID;
+  cluster: string;
+  clusterDef: Cluster;
+  version: string;
+  digest?: string;
+  image?: string;
+  advisories: string[];
+  force?: boolean;
+}
+
+export interface VerifyCheck {
+  name: string;
+  ok: boolean;
+  code?: string;
+  message: string;
+}
+
+export interface VerifyReport {
+  checks: VerifyCheck[];
+  /** The digest the image was verified as. */
+  digest?: string;
+  image?: string;
+}
+
+export interface UpdateRequest {
+  manifestID: ManifestID;
+  cluster: string;
+  version: string;
+  digest?: string;
+  user: { name: string; email: string };
+}
+
+/** A deployment as a scheduler reports it, or as the GDM intends it. */
+export interface DeployState {
+  id: string;
+  manifestID: ManifestID;
+  cluster: string;
+  kind: Manifest['Kind'];
+  owners: string[];
+  spec: DeploySpec;
+  status: 'Pending' | 'Active' | 'Failed' | 'Unknown';
+  message?: string;
+  schedulerURL?: string;
+  /** Anything the scheduler needs to find the deployment again (service id, container ids). */
+  ref?: Record<string, unknown>;
+}
+
+export type ActionKind = 'create' | 'update' | 'scale' | 'delete' | 'report-removed';
+
+export interface Action {
+  kind: ActionKind;
+  deploymentID: string;
+  cluster: string;
+  reason: string;
+  prior?: DeployState;
+  post?: DeployState;
+}
+
+export interface ActionOutcome {
+  action: Action;
+  resolution: 'unchanged' | 'coming' | 'created' | 'updated' | 'deleted' | 'not created' | 'not updated' | 'not deleted' | 'held';
+  status: 'Pending' | 'Active' | 'Failed';
+  message?: string;
+  attempts: number;
+  durationMs: number;
+}
+
+export interface RectifyPlan {
+  actions: Action[];
+  unchanged: string[];
+  errors: { cluster: string; message: string; code?: string }[];
+}
+
+export interface RectifyResult {
+  plan: RectifyPlan;
+  outcomes: ActionOutcome[];
+  startedAt: string;
+  durationMs: number;
+}
+
+/** What a scheduler plugin offers for one cluster. */
+export interface Scheduler {
+  readonly kind: string;
+  /** Everything Sous deployed on this cluster, as it really is. */
+  actual(): Promise<DeployState[]>;
+  /** Carries out one action; resolves when the scheduler accepted it. */
+  apply(action: Action, opts: { signal?: AbortSignal; onProgress?: (p: Progress) => void }): Promise<ActionOutcome>;
+  close?(): Promise<void>;
+}
+
+export interface ClusterRef {
+  name: string;
+  def: Cluster;
+}
+
+/** A typed event (the catalogue lives in schemas/events.schema.json). */
+export interface SousEvent {
+  type: string;
+  time: string;
+  [field: string]: unknown;
+}

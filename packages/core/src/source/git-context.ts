@@ -1,0 +1,115 @@
+import * as path from 'node:path';
+import { failure, usageError } from '../errors';
+import { git } from '../gdm/git';
+import { parseVersion, isSemver } from '../model/version';
+import { ADVISORIES, type SourceContext, type SourceRequest } from '../pipeline/types';
+import { normalizeRepoURL } from './repo-url';
+
+async function out(cwd: string, args: string[]): Promise<string | undefined> {
+  const r = await git(cwd, args, { reject: false });
+  return r.exitCode === 0 ? r.stdout.trim() : undefined;
+}
+
+/** Resolves a tag name as given, or with/without a leading v. */
+export async function resolveTag(root: string, tag: string): Promise<{ name: string; commit: string } | undefined> {
+  const candidates = [tag, tag.startsWith('v') ? tag.slice(1) : `v${tag}`];
+  for (const name of candidates) {
+    const commit = await out(root, ['rev-parse', '-q', '--verify', `refs/tags/${name}^{commit}`]);
+    if (commit) return { name, commit };
+  }
+  return undefined;
+}
+
+/**
+ * Reads the git facts about `req.dir`: repo (normalised origin URL), offset,
+ * revision, version, and the original's advisories.
+ */
+export async function readSourceContext(req: SourceRequest): Promise<SourceContext> {
+  const dir = path.resolve(req.dir);
+  const root = await out(dir, ['rev-parse', '--show-toplevel']);
+  if (!root) {
+    throw usageError('NOT_A_GIT_REPO', `${dir} is not inside a git repository`, {
+      hints: ['Run sous from a clone of your application, or `git init` and commit it first'],
+    });
+  }
+  const head = await out(root, ['rev-parse', '-q', '--verify', 'HEAD^{commit}']);
+  if (!head) {
+    throw usageError('NO_COMMITS', `the repository at ${root} has no commits yet`, { hints: ['Commit your sources, then tag the commit: git tag 0.1.0'] });
+  }
+  const advisories: string[] = [];
+  const offset = req.offset ?? path.relative(root, dir).split(path.sep).join('/');
+  const remoteName = (await out(root, ['remote']))?.split('\n').filter(Boolean);
+  const remote = remoteName?.includes('origin') ? 'origin' : remoteName?.[0];
+  const remoteURL = remote ? await out(root, ['remote', 'get-url', remote]) : undefined;
+  let repo = req.repo;
+  if (!repo) {
+    if (remoteURL) repo = normalizeRepoURL(remoteURL);
+    else {
+      advisories.push(ADVISORIES.noRepository);
+      repo = normalizeRepoURL(root);
+    }
+  }
+
+  let revision = head;
+  let version: string | undefined;
+  let tag: string | undefined;
+  if (req.tag) {
+    parseVersion(req.tag);
+    const found = await resolveTag(root, req.tag);
+    if (!found) {
+      throw usageError('TAG_NOT_FOUND', `tag ${JSON.stringify(req.tag)} does not exist in ${root}`, {
+        hints: [`Create it on the commit to build: git tag ${req.tag} && git push origin ${req.tag}`, 'List the tags: git tag --list'],
+      });
+    }
+    tag = found.name;
+    version = parseVersion(found.name).raw;
+    revision = found.commit;
+  }
+  const tagsOnRevision = ((await out(root, ['tag', '--points-at', revision])) ?? '').split('\n').filter((t) => t && isSemver(t));
+  if (!req.tag) {
+    if (tagsOnRevision.length) {
+      const best = tagsOnRevision.map((t) => ({ t, v: parseVersion(t) })).sort((a, b) => b.v.semver.compare(a.v.semver))[0];
+      tag = best.t;
+      version = best.v.raw;
+    } else {
+      advisories.push(ADVISORIES.noVersionedTag);
+    }
+  } else if (tagsOnRevision.length && !tagsOnRevision.some((t) => parseVersion(t).tag === parseVersion(req.tag!).tag)) {
+    advisories.push(ADVISORIES.tagMismatch);
+  }
+
+  const cleanCheckout = Boolean(req.tag);
+  const dirtyOut = await out(root, ['status', '--porcelain', '--untracked-files=normal', '--', offset || '.']);
+  const dirty = !cleanCheckout && Boolean(dirtyOut);
+  if (dirty) advisories.push(ADVISORIES.dirtyWorkspace);
+  if (!cleanCheckout && req.tag === undefined && tag && revision !== head) advisories.push(ADVISORIES.tagNotHead);
+
+  let pushed = false;
+  if (remote) {
+    // Only what git already knows locally: a remote-tracking branch holds the revision.
+    pushed = Boolean(await out(root, ['branch', '-r', '--contains', revision]));
+  }
+  if (!pushed && !advisories.includes(ADVISORIES.noRepository)) advisories.push(ADVISORIES.unpushedRevision);
+  if (req.dev) advisories.push(ADVISORIES.developerBuild);
+
+  const info = (await out(root, ['show', '-s', '--format=%cI%x1f%an%x1f%ae', revision])) ?? '';
+  const [commitTime, name, email] = info.split('\x1f');
+  if (!/^[0-9a-f]{40}$/.test(revision)) throw failure('BOGUS_REVISION', `git gave a revision that is not a commit id: ${revision}`);
+  return {
+    repo,
+    offset,
+    rootDir: root,
+    sourceDir: dir,
+    revision,
+    version,
+    tag,
+    tagsOnRevision,
+    commitTime,
+    author: name ? { name, email } : undefined,
+    dirty,
+    pushed,
+    remoteURL,
+    advisories,
+    cleanCheckout,
+  };
+}

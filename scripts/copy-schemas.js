@@ -1,0 +1,10 @@
+#!/usr/bin/env node
+// Copies schemas/ and templates/ into packages/core so that the built package carries them.
+const fs = require('node:fs');
+const path = require('node:path');
+const root = path.resolve(__dirname, '..');
+for (const dir of ['schemas', 'templates']) {
+  const dest = path.join(root, 'packages/core', dir);
+  fs.rmSync(dest, { recursive: true, force: true });
+  fs.cpSync(path.join(root, dir), dest, { recursive: true });
+}
