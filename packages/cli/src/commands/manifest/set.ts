@@ -21,7 +21,10 @@ export default class ManifestSet extends SousCommand {
       text = fs.readFileSync(flags.file, 'utf8');
     } else {
       if (process.stdin.isTTY) throw usageError('NO_INPUT', 'give the manifest on stdin or with --file', { hints: ['sous manifest set < manifest.yaml'] });
-      text = fs.readFileSync(0, 'utf8');
+      // Read the stream, not fd 0: a pipe from another process may be non-blocking (EAGAIN).
+      const chunks: Buffer[] = [];
+      for await (const c of process.stdin) chunks.push(c as Buffer);
+      text = Buffer.concat(chunks).toString('utf8');
     }
     const r = await setManifest(await this.backend(), id, text, await this.user(), { file: flags.file ?? '<stdin>' });
     this.log(r.changed ? `Updated ${formatManifestID(id)} (${r.revision.slice(0, 12)}).` : `No change to ${formatManifestID(id)}.`);
