@@ -25,3 +25,6 @@ export * from './ops/clusters';
 export * from './ops/query';
 export * from './util/text';
 export * from './templates';
+export * from './pipeline/image';
+export * from './pipeline/build';
+export { checkoutRevision, sourceTreeId } from './pipeline/source';

@@ -11,7 +11,7 @@ import {
 } from 'tapable';
 import { SousError, isSousError } from '../errors';
 import type { ResolvedConfig } from '../config/types';
-import type { Manifest } from '../model/types';
+import type { ArtifactRecord, Manifest } from '../model/types';
 import type {
   Action,
   ActionOutcome,
@@ -48,6 +48,8 @@ export interface CacheQuery {
   plan: BuildPlan;
   /** Image names the result should carry. */
   tags: string[];
+  /** The artifact index records of this source location (every version built so far). */
+  artifacts: ArtifactRecord[];
 }
 
 function createHooks() {
@@ -64,6 +66,8 @@ function createHooks() {
     detectStack: new AsyncSeriesBailHook<[Workspace], string | undefined>(['workspace']),
     /** Per stack: the plan for building the image. */
     buildPlan: new HookMap((stack: string) => new AsyncSeriesWaterfallHook<[BuildPlan, Workspace]>(['plan', 'workspace'], `buildPlan.for(${stack})`)),
+    /** Runs after the stack's plan for every stack: builders add inputs (base image ids), core adds labels. */
+    finalizePlan: new AsyncSeriesWaterfallHook<[BuildPlan, Workspace]>(['plan', 'workspace']),
     /** A built image with the same content key, if one exists. */
     cacheLookup: new AsyncSeriesBailHook<[CacheQuery], BuiltImage | undefined>(['query']),
     cacheStore: new AsyncSeriesHook<[CacheQuery, BuiltImage]>(['query', 'image']),

@@ -1,0 +1,300 @@
+import * as crypto from 'node:crypto';
+import * as path from 'node:path';
+import { failure, isSousError, SousError, toSousError, usageError } from '../errors';
+import type { Sous } from '../hooks/sous';
+import type { StateBackend } from '../ops/backend';
+import type { User } from '../gdm/store';
+import { formatSourceLocation, type SourceLocation } from '../model/ids';
+import { parseVersion } from '../model/version';
+import type { ArtifactRecord, Manifest } from '../model/types';
+import { readSourceContext } from '../source/git-context';
+import { declaredArgs, imageLabels, imageName, imageTags, SOUS_LABELS } from './image';
+import { checkoutRevision, sourceTreeId } from './source';
+import type { Artifact, BuildPlan, BuiltImage, ContractReport, Progress, SourceContext, Workspace } from './types';
+
+export const BUILD_PHASES = ['source', 'plan', 'build', 'test', 'publish', 'sign', 'precache', 'record'] as const;
+export type BuildPhase = (typeof BUILD_PHASES)[number];
+
+/** Hears how a build goes: phases starting and ending, and the builder's own progress. */
+export interface BuildObserver {
+  phase?(phase: BuildPhase, status: 'start' | 'done' | 'skip' | 'fail', detail?: string): void;
+  progress?(p: Progress): void;
+}
+
+export interface BuildOptions {
+  /** The directory to build (an application inside a git repository). */
+  dir: string;
+  /** Build this version tag from a clean checkout of its commit. */
+  tag?: string;
+  /** A developer build: allowed without a version tag, marked with an advisory. */
+  dev?: boolean;
+  /** Fail on any advisory. */
+  strict?: boolean;
+  /** Rebuild a version that was already built. */
+  force?: boolean;
+  backend: StateBackend;
+  user: User;
+  observer?: BuildObserver;
+}
+
+export interface BuildResult {
+  status: 'built' | 'already-built';
+  source: string;
+  version: string;
+  revision: string;
+  image: string;
+  reference: string;
+  digest: string;
+  tags: string[];
+  stack?: string;
+  advisories: string[];
+  contentKey?: string;
+  cachedFrom?: string;
+  contracts: ArtifactRecord['Contracts'];
+  signature?: ArtifactRecord['Signature'];
+  precache?: ArtifactRecord['Precache'];
+  timings: Partial<Record<BuildPhase, number>>;
+}
+
+function emptyPlan(stack: string, dir: string): BuildPlan {
+  return { stack, dockerfile: '', contextDir: dir, extraFiles: {}, buildArgs: {}, secrets: {}, labels: {}, inputs: {}, ignore: ['.git'] };
+}
+
+/** The manifests of this source location (any flavor): they say the kind and the target clusters. */
+async function manifestsOf(backend: StateBackend, sl: SourceLocation): Promise<Manifest[]> {
+  const state = await backend.read();
+  const src = formatSourceLocation(sl);
+  return [...state.manifests.values()].map((m) => m.manifest).filter((m) => m.Source === src);
+}
+
+function contentKeyOf(tree: string, plan: BuildPlan): string {
+  const h = crypto.createHash('sha256');
+  h.update(`tree ${tree}\n`);
+  h.update(`stack ${plan.stack}\n`);
+  h.update(`dockerfile ${plan.dockerfile}\n`);
+  const args = Object.entries(plan.buildArgs).filter(([k]) => k !== 'APP_VERSION' && k !== 'APP_REVISION');
+  h.update(`args ${JSON.stringify(args.sort())}\n`);
+  h.update(`inputs ${JSON.stringify(Object.entries(plan.inputs).sort())}\n`);
+  h.update(`target ${plan.target ?? ''}\n`);
+  for (const [p, c] of Object.entries(plan.extraFiles).sort(([a], [b]) => a.localeCompare(b))) {
+    h.update(`file ${p} ${crypto.createHash('sha256').update(c).digest('hex')}\n`);
+  }
+  return `sha256:${h.digest('hex')}`;
+}
+
+function knownStacks(sous: Sous): string[] {
+  return [...(sous.hooks.buildPlan as unknown as { _map: Map<string, { taps: unknown[] }> })._map.entries()].filter(([, h]) => h.taps.length > 0).map(([k]) => k);
+}
+
+/**
+ * `sous build`: source at a tag → stack plan → image → contracts → push by
+ * digest → signature → pre-cache → artifact record → `artifact.ready`.
+ * A failure at any phase records nothing and is announced as `build.failed`.
+ */
+export async function build(sous: Sous, opts: BuildOptions): Promise<BuildResult> {
+  const obs = opts.observer ?? {};
+  const timings: Partial<Record<BuildPhase, number>> = {};
+  let phase: BuildPhase = 'source';
+  let t0 = Date.now();
+  const begin = (p: BuildPhase, detail?: string) => {
+    phase = p;
+    t0 = Date.now();
+    obs.phase?.(p, 'start', detail);
+  };
+  const end = (detail?: string) => {
+    timings[phase] = Date.now() - t0;
+    obs.phase?.(phase, 'done', detail);
+  };
+  const skip = (p: BuildPhase, detail: string) => obs.phase?.(p, 'skip', detail);
+
+  let ctx: SourceContext | undefined;
+  let disposeCheckout: (() => Promise<void>) | undefined;
+  try {
+    begin('source');
+    const base = await readSourceContext({ dir: opts.dir, tag: opts.tag, dev: opts.dev });
+    ctx = await sous.hooks.sourceContext.promise(base, { dir: opts.dir, tag: opts.tag, dev: opts.dev });
+    let version = ctx.version;
+    if (!version) {
+      if (!opts.dev) {
+        throw usageError('NO_VERSION', `the revision ${ctx.revision.slice(0, 12)} has no semver tag, so there is no version to build`, {
+          hints: ['Tag the commit and build the tag: git tag 1.2.3 && sous build --tag 1.2.3', 'or make a developer build: sous build --dev'],
+        });
+      }
+      version = `0.0.0-dev.${Date.now()}+${ctx.revision.slice(0, 12)}`;
+    }
+    if (opts.strict && ctx.advisories.length) {
+      throw usageError('ADVISORIES_STRICT', `--strict: the build would carry advisories: ${ctx.advisories.join(', ')}`, {
+        hints: ['Commit and push your work, build a pushed semver tag (sous build --tag X), or drop --strict'],
+        details: { advisories: ctx.advisories },
+      });
+    }
+    const sl: SourceLocation = { repo: ctx.repo, dir: ctx.offset };
+    const versionTag = parseVersion(version).raw;
+    if (!opts.force) {
+      const existing = await opts.backend.artifact(sl, versionTag);
+      if (existing) {
+        end('already built');
+        for (const p of BUILD_PHASES.slice(1)) skip(p, 'already built');
+        return {
+          status: 'already-built',
+          source: existing.Source,
+          version: existing.Version,
+          revision: existing.Revision ?? ctx.revision,
+          image: existing.Image,
+          reference: `${existing.Image}@${existing.Digest}`,
+          digest: existing.Digest,
+          tags: existing.Tags ?? [],
+          stack: existing.Stack,
+          advisories: existing.Advisories ?? [],
+          contentKey: existing.ContentKey,
+          contracts: existing.Contracts,
+          signature: existing.Signature,
+          precache: existing.Precache,
+          timings,
+        };
+      }
+    }
+    let buildRoot = ctx.rootDir;
+    if (ctx.cleanCheckout) {
+      const co = await checkoutRevision(ctx);
+      disposeCheckout = co.dispose;
+      buildRoot = co.dir;
+    }
+    const ws: Workspace = { dir: path.join(buildRoot, ctx.offset), context: ctx, config: sous.config };
+    const manifests = await manifestsOf(opts.backend, sl);
+    await sous.emit('build.started', { source: formatSourceLocation(sl), version: versionTag, revision: ctx.revision, user: ctx.author ?? opts.user });
+    end(`${formatSourceLocation(sl)} ${versionTag} at ${ctx.revision.slice(0, 12)}${ctx.advisories.length ? ` (advisories: ${ctx.advisories.join(', ')})` : ''}`);
+
+    begin('plan');
+    const stack = sous.config.stack ?? (await sous.hooks.detectStack.promise(ws));
+    const stacks = knownStacks(sous);
+    if (!stack) {
+      throw usageError('NO_STACK', `no stack recognises ${ws.dir}`, {
+        hints: [
+          `Stacks available: ${stacks.join(', ') || '(none)'}: node (package.json), go (go.mod), java (pom.xml or build.gradle)`,
+          'Or add a Dockerfile to the application directory, or a stack plugin in sous.config.ts',
+        ],
+      });
+    }
+    if (!stacks.includes(stack)) {
+      throw usageError('UNKNOWN_STACK', `no plugin plans builds for stack ${JSON.stringify(stack)}`, { hints: [`Stacks available: ${stacks.join(', ') || '(none)'}`] });
+    }
+    let plan = await sous.hooks.buildPlan.for(stack).promise(emptyPlan(stack, ws.dir), ws);
+    if (!plan.dockerfile) throw failure('EMPTY_PLAN', `the ${stack} stack made no Dockerfile for ${ws.dir}`);
+    const declared = declaredArgs(plan.dockerfile);
+    if (declared.has('APP_VERSION')) plan.buildArgs.APP_VERSION = versionTag;
+    if (declared.has('APP_REVISION')) plan.buildArgs.APP_REVISION = ctx.revision;
+    plan = await sous.hooks.finalizePlan.promise(plan, ws);
+    const contentKey = contentKeyOf(await sourceTreeId(ctx.cleanCheckout ? { ...ctx, rootDir: ctx.rootDir } : ctx), plan);
+    plan.labels = { ...plan.labels, ...imageLabels(ctx, versionTag, { [SOUS_LABELS.contentKey]: contentKey, [SOUS_LABELS.stack]: stack }) };
+    const registry = sous.config.registry || (await opts.backend.read()).defs.DockerRepo || '';
+    const name = imageName(registry, ctx.repo, ctx.offset);
+    const tags = imageTags(name, versionTag, ctx.revision);
+    end(`${stack} stack → ${name}`);
+
+    begin('build');
+    const artifacts = await opts.backend.artifacts(sl);
+    const hit = await sous.hooks.cacheLookup.promise({ contentKey, workspace: ws, plan, tags, artifacts });
+    const buildPlan = hit?.cachedFrom ? relabelPlan(plan, hit.cachedFrom) : plan;
+    const image = await sous.hooks.buildImage.promise({ workspace: ws, plan: buildPlan, tags, contentKey, onProgress: obs.progress });
+    if (!image) throw failure('NO_BUILDER', 'no builder plugin took the build', { hints: ['The docker plugin builds images: is it in the config plugins?'] });
+    if (hit?.cachedFrom) image.cachedFrom = hit.cachedFrom;
+    end(hit?.cachedFrom ? `reused ${hit.cachedFrom}` : image.id.slice(0, 19));
+
+    begin('test');
+    const kind = manifests[0]?.Kind ?? 'http-service';
+    const report: ContractReport = { image, kind, manifest: manifests[0], results: [] };
+    await sous.hooks.testImage.promise(report);
+    const failed = report.results.filter((r) => r.status === 'failed');
+    if (failed.length) {
+      for (const f of failed) await sous.emit('contract.failed', { source: formatSourceLocation(sl), version: versionTag, contract: f });
+      throw new SousError('CONTRACT_FAILED', `${failed.length} contract(s) failed: ${failed.map((f) => `${f.name}: expected ${f.expected ?? '?'}, got ${f.actual ?? f.message ?? '?'}`).join('; ')}`, {
+        hints: ['Nothing was pushed, signed or recorded. Run the image yourself to see: the container logs are in details.'],
+        details: { contracts: report.results },
+      });
+    }
+    end(report.results.length ? `${report.results.length} contract(s): ${report.results.map((r) => `${r.name} ${r.status}`).join(', ')}` : 'no contracts');
+
+    begin('publish');
+    const artifact: Artifact = { source: ctx, image, reference: '', digest: '', contracts: report.results, precache: {}, manifest: manifests[0], timings: timings as Record<string, number> };
+    await sous.hooks.publish.promise(artifact);
+    if (!artifact.digest) throw failure('NOT_PUBLISHED', 'no plugin published the image', { hints: ['The docker plugin pushes images: is it in the config plugins?'] });
+    end(artifact.reference);
+
+    begin('sign');
+    await sous.hooks.sign.promise(artifact);
+    if (artifact.signature) end(`${artifact.signature.tag} (key ${artifact.signature.keyId})`);
+    else {
+      timings.sign = Date.now() - t0;
+      skip('sign', 'no signing key configured');
+    }
+
+    begin('precache');
+    artifact.manifest = manifests[0];
+    (artifact as Artifact & { targets?: Manifest[] }).targets = manifests;
+    await sous.hooks.precache.promise(artifact);
+    const pc = Object.entries(artifact.precache);
+    if (pc.length) end(pc.map(([c, r]) => `${c}: ${r.status}`).join(', '));
+    else {
+      timings.precache = Date.now() - t0;
+      skip('precache', 'no cluster registries to pre-cache into');
+    }
+
+    begin('record');
+    const record: ArtifactRecord = {
+      Source: formatSourceLocation(sl),
+      Version: versionTag,
+      Revision: ctx.revision,
+      Image: image.name,
+      Digest: artifact.digest,
+      Tags: image.tags.map((t) => t.slice(t.lastIndexOf(':') + 1)),
+      Labels: image.labels,
+      Advisories: ctx.advisories,
+      BuiltAt: new Date().toISOString(),
+      ContentKey: contentKey,
+      Stack: stack,
+      Contracts: report.results.map((r) => ({ Name: r.name, Status: r.status, ...(r.message ? { Message: r.message } : {}), DurationMs: r.durationMs })),
+      ...(artifact.signature ? { Signature: { Tag: artifact.signature.tag, Digest: artifact.signature.digest, KeyID: artifact.signature.keyId } } : {}),
+      ...(pc.length ? { Precache: Object.fromEntries(pc.map(([c, r]) => [c, { Registry: r.registry, Status: r.status, ...(r.message ? { Message: r.message } : {}), ...(r.bytesSent !== undefined ? { BytesSent: r.bytesSent } : {}) }])) } : {}),
+      Deployable: true,
+    };
+    await opts.backend.update(() => ({ change: { message: `Record artifact ${record.Source} ${record.Version} (${record.Digest.slice(0, 19)})`, artifacts: [record] }, result: undefined }), opts.user);
+    end();
+    await sous.hooks.artifactReady.promise(artifact);
+    await sous.emit('artifact.ready', { source: record.Source, version: versionTag, image: record.Image, digest: record.Digest, reference: artifact.reference, signature: artifact.signature, precache: artifact.precache, user: ctx.author ?? opts.user });
+    return {
+      status: 'built',
+      source: record.Source,
+      version: versionTag,
+      revision: ctx.revision,
+      image: image.name,
+      reference: artifact.reference,
+      digest: artifact.digest,
+      tags: image.tags,
+      stack,
+      advisories: ctx.advisories,
+      contentKey,
+      cachedFrom: image.cachedFrom,
+      contracts: record.Contracts,
+      signature: record.Signature,
+      precache: record.Precache,
+      timings,
+    };
+  } catch (e) {
+    obs.phase?.(phase, 'fail', isSousError(e) ? e.message : String(e));
+    const se = toSousError(e, 'BUILD_FAILED');
+    await sous
+      .emit('build.failed', { phase, code: se.code, message: se.message, source: ctx ? formatSourceLocation({ repo: ctx.repo, dir: ctx.offset }) : undefined, version: ctx?.version, user: ctx?.author ?? opts.user })
+      .catch(() => undefined);
+    throw se;
+  } finally {
+    if (disposeCheckout) await disposeCheckout().catch(() => undefined);
+  }
+}
+
+/** The plan for an image whose layers were already built from identical inputs: only the labels change. */
+function relabelPlan(plan: BuildPlan, from: string): BuildPlan {
+  return { ...plan, dockerfile: `FROM ${from}\n`, buildArgs: {}, extraFiles: {}, target: undefined, ignore: ['*'] };
+}
+
+export type { BuiltImage };
