@@ -216,7 +216,10 @@ export async function build(sous: Sous, opts: BuildOptions): Promise<BuildResult
     end(report.results.length ? `${report.results.length} contract(s): ${report.results.map((r) => `${r.name} ${r.status}`).join(', ')}` : 'no contracts');
 
     begin('publish');
-    const artifact: Artifact = { source: ctx, image, reference: '', digest: '', contracts: report.results, precache: {}, manifest: manifests[0], timings: timings as Record<string, number> };
+    const clusters = (await opts.backend.read()).defs.Clusters ?? {};
+    const targetNames = [...new Set(manifests.flatMap((m) => Object.keys(m.Deployments ?? {})))].sort();
+    const targets = targetNames.map((c) => ({ cluster: c, registry: clusters[c]?.Registry || undefined }));
+    const artifact: Artifact = { source: ctx, image, reference: '', digest: '', contracts: report.results, precache: {}, manifest: manifests[0], targets, timings: timings as Record<string, number> };
     await sous.hooks.publish.promise(artifact);
     if (!artifact.digest) throw failure('NOT_PUBLISHED', 'no plugin published the image', { hints: ['The docker plugin pushes images: is it in the config plugins?'] });
     end(artifact.reference);
@@ -230,8 +233,6 @@ export async function build(sous: Sous, opts: BuildOptions): Promise<BuildResult
     }
 
     begin('precache');
-    artifact.manifest = manifests[0];
-    (artifact as Artifact & { targets?: Manifest[] }).targets = manifests;
     await sous.hooks.precache.promise(artifact);
     const pc = Object.entries(artifact.precache);
     if (pc.length) end(pc.map(([c, r]) => `${c}: ${r.status}`).join(', '));

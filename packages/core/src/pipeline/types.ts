@@ -145,6 +145,8 @@ export interface Artifact {
   signature?: { tag: string; digest: string; keyId: string };
   precache: Record<string, { registry: string; status: 'copied' | 'present' | 'failed' | 'skipped'; message?: string; bytesSent?: number }>;
   manifest?: Manifest;
+  /** The clusters the application's manifests deploy to, with each cluster's own registry when it has one. */
+  targets: { cluster: string; registry?: string }[];
   timings: Record<string, number>;
 }
 
