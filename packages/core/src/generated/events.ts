@@ -158,9 +158,9 @@ export interface BuildFailedEvent {
   links: EventLinks;
   source: EventSource;
   /**
-   * The phase that failed: source (git facts), detect (no stack), plan, build (image build), test, publish (push), sign, precache.
+   * The phase that failed: source (git facts), detect (no stack), plan, build (the image build), test, publish (push), sign, precache, record (the artifact index).
    */
-  phase: 'source' | 'detect' | 'plan' | 'build' | 'test' | 'publish' | 'sign' | 'precache';
+  phase: 'source' | 'detect' | 'plan' | 'build' | 'test' | 'publish' | 'sign' | 'precache' | 'record';
   error: EventError;
   /**
    * Qualities that make the build suspect (dirty workspace, unpushed revision, ...).
