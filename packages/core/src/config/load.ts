@@ -145,7 +145,8 @@ export function checkUserConfig(cfg: UserConfig, file: string): UserConfig {
   if (plugins !== undefined) {
     if (!Array.isArray(plugins)) throw usageError('CONFIG_INVALID', `${file}: plugins must be an array of plugins`, { file, field: 'plugins' });
     plugins.forEach((p, i) => {
-      if (!p || typeof (p as SousPlugin).apply !== 'function') {
+      // A function has an `apply` of its own (Function.prototype.apply): an uncalled factory is not a plugin.
+      if (!p || typeof p !== 'object' || typeof (p as SousPlugin).apply !== 'function') {
         throw usageError('CONFIG_INVALID_PLUGIN', `${file}: plugins[${i}] is not a plugin (an object with an apply(sous) method)`, {
           file,
           field: `plugins.${i}`,
