@@ -53,9 +53,11 @@ export abstract class SousCommand extends Command {
 
   protected logger(): Logger {
     if (!this.loggerInstance) {
-      const { streamLogger } = require('@sous/core') as typeof import('@sous/core');
-      const level = this.globalFlags.debug ? 'debug' : this.globalFlags.verbose ? 'info' : 'warn';
-      this.loggerInstance = streamLogger({ level });
+      // Loaded on first use: --version and --help never construct a logger (nor load pino).
+      const { createLogger, levelFor, markSecretsIn } = require('@sous/core') as typeof import('@sous/core');
+      const configured = this.cfg && this.cfg.origins.logLevel !== 'default' ? this.cfg.logLevel : undefined;
+      if (this.cfg) markSecretsIn(this.cfg);
+      this.loggerInstance = createLogger({ level: levelFor(this.globalFlags, configured ?? 'warn') });
     }
     return this.loggerInstance;
   }
