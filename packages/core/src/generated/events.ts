@@ -72,29 +72,9 @@ export interface EventUser {
   email: string;
 }
 /**
- * Where to look: named URLs. emitEvent fills an empty object when absent.
+ * Where to look: named URLs. Conventional names: image (the image in its registry), status (the Sous server page for the build or deployment), source (the tagged commit), logs (build or scheduler logs), scheduler (the deployment in the scheduler UI). emitEvent fills an empty object when absent.
  */
 export interface EventLinks {
-  /**
-   * The image in its registry.
-   */
-  image?: string;
-  /**
-   * The Sous server's status page for the deployment or build.
-   */
-  status?: string;
-  /**
-   * The tagged commit in the source repository.
-   */
-  source?: string;
-  /**
-   * Build or scheduler logs.
-   */
-  logs?: string;
-  /**
-   * The deployment in the scheduler's own UI.
-   */
-  scheduler?: string;
   [k: string]: string;
 }
 /**
