@@ -37,7 +37,15 @@ export abstract class SousCommand extends Command {
   protected globalFlags: { config?: string; debug?: boolean; verbose?: boolean } = {};
 
   protected async parseFlags<T extends typeof Command>(cmd: T): Promise<Interfaces.ParserOutput<SousFlags<T>, Interfaces.InferredArgs<T['args']>>> {
-    const parsed = (await this.parse(cmd as never)) as unknown as Interfaces.ParserOutput<SousFlags<T>, Interfaces.InferredArgs<T['args']>>;
+    let parsed: Interfaces.ParserOutput<SousFlags<T>, Interfaces.InferredArgs<T['args']>>;
+    try {
+      parsed = (await this.parse(cmd as never)) as unknown as Interfaces.ParserOutput<SousFlags<T>, Interfaces.InferredArgs<T['args']>>;
+    } catch (err) {
+      // Whatever fails while parsing (an arg's own parse function throws a plain Error) is a usage error, not an internal one.
+      if (err instanceof Errors.CLIError || (err as { code?: string }).code === 'EEXIT') throw err;
+      const { usageError } = await import('@sous/core');
+      throw usageError(parseErrorCode(err as Error), cleanOclifMessage((err as Error).message), { hints: [`See: sous ${(this.id ?? '').replace(/:/g, ' ')} --help`], cause: err });
+    }
     const f = parsed.flags as { config?: string; debug?: boolean; verbose?: boolean };
     this.globalFlags = { config: f.config, debug: f.debug, verbose: f.verbose };
     return parsed;
