@@ -60,7 +60,8 @@ export function formatChunks(chunks: string[]): string {
   return delim + chunks.join(delim);
 }
 
-function checkPart(kind: string, value: string, input: string): void {
+/** Refuses an ID part with whitespace or control characters (`input` is what the user wrote). */
+export function checkPart(kind: string, value: string, input: string): void {
   // eslint-disable-next-line no-control-regex
   if (/[\u0000-\u001f\u007f\s]/.test(value)) {
     throw usageError('INVALID_ID', `${kind} in ${JSON.stringify(input)} contains whitespace or control characters`, {

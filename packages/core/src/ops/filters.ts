@@ -1,5 +1,5 @@
 import { usageError } from '../errors';
-import { parseSourceLocation, type ManifestID } from '../model/ids';
+import { checkPart, parseSourceLocation, type ManifestID } from '../model/ids';
 
 /** The original's filter flags: --repo --offset --flavor --cluster (and --source repo,offset). */
 export interface Filters {
@@ -27,6 +27,11 @@ export function resolveFilters(f: Filters): ResolvedFilters {
     out.repo = sl.repo;
     out.offset = sl.dir;
   }
+  // A filter that no ID could hold is a mistake, not an empty result.
+  if (out.repo !== undefined) checkPart('--repo', out.repo, out.repo);
+  if (out.offset !== undefined) checkPart('--offset', out.offset, out.offset);
+  if (out.flavor !== undefined) checkPart('--flavor', out.flavor, out.flavor);
+  if (out.cluster !== undefined) checkPart('--cluster', out.cluster, out.cluster);
   return out;
 }
 
