@@ -20,11 +20,12 @@ function findManifest(state: State, id: ManifestID): Manifest {
   return clone(m.manifest);
 }
 
-function checkCluster(state: State, cluster: string): void {
+function checkCluster(state: State, cluster: string, file?: string): void {
   const clusters = Object.keys(state.defs.Clusters ?? {});
   if (!clusters.includes(cluster)) {
     const near = closest(cluster, clusters);
-    throw usageError('UNKNOWN_CLUSTER', `cluster ${JSON.stringify(cluster)} is not defined`, {
+    throw usageError('UNKNOWN_CLUSTER', `${file ? `${file}: Deployments.${cluster}: ` : ''}cluster ${JSON.stringify(cluster)} is not defined`, {
+      ...(file ? { file, field: `Deployments.${cluster}` } : {}),
       hints: [near ? `did you mean ${JSON.stringify(near)}?` : clusters.length ? `known clusters: ${clusters.join(', ')}` : 'No clusters are defined yet', 'Add one with: sous cluster add --name NAME --kind docker --base-url unix:///var/run/docker.sock'],
     });
   }
@@ -120,7 +121,7 @@ export async function setManifest(
         });
       }
     }
-    for (const c of Object.keys(parsed.Deployments ?? {})) checkCluster(state, c);
+    for (const c of Object.keys(parsed.Deployments ?? {})) checkCluster(state, c, file);
     return { change: { message: `Set manifest ${manifestKey(id)}`, setManifests: [parsed] }, result: canonicalManifest(parsed) };
   }, user);
   return { manifest: r.result, revision: r.revision, changed: r.changed };
