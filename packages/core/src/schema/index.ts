@@ -87,10 +87,12 @@ export function describeErrors(errors: ErrorObject[]): ValidationProblem[] {
       const near = typeof e.data === 'string' ? closest(e.data, allowed.map(String)) : undefined;
       message = `${field} is ${JSON.stringify(e.data)}, which is not one of ${allowed.map((v) => JSON.stringify(v)).join(', ')}`;
       hint = near ? `did you mean ${JSON.stringify(near)}?` : undefined;
+    } else if (e.keyword === 'required') {
+      message = `${field} is required but missing`;
     } else if (e.keyword === 'minimum') {
       message = `${field} is ${JSON.stringify(e.data)}; it must not be negative`;
     } else if (e.keyword === 'type') {
-      message = `${field} is ${JSON.stringify(e.data)}; it ${e.message}`;
+      message = `${field || 'the document'} is ${JSON.stringify(e.data)}; it ${e.message}`;
     }
     const key = `${field}|${message}`;
     if (seen.has(key)) continue;
@@ -111,10 +113,13 @@ export function validateOrThrow<T>(name: SchemaName, data: unknown, code: string
   const first = problems[0];
   const unknownKey = problems.find((p) => p.keyword === 'additionalProperties');
   const where = opts.file ? `${opts.file}: ` : '';
+  const hints = problems.flatMap((p) => (p.hint ? [p.hint] : []));
+  // Every error carries a way forward: at least where the allowed fields are described.
+  if (hints.length === 0) hints.push(`See schemas/${name}.schema.json for the fields ${opts.what ?? `a ${name} file`} may have and their types`);
   throw usageError(unknownKey && unknownKey === first ? code.replace(/_INVALID$/, '') + '_UNKNOWN_KEY' : code, `${where}${opts.what ? opts.what + ': ' : ''}${first?.message ?? 'invalid'}`, {
     file: opts.file,
     field: first?.field,
-    hints: problems.flatMap((p) => (p.hint ? [p.hint] : [])).concat(problems.length > 1 ? [`${problems.length - 1} more problem(s): ${problems.slice(1).map((p) => p.message).join('; ')}`] : []),
+    hints: hints.concat(problems.length > 1 ? [`${problems.length - 1} more problem(s): ${problems.slice(1).map((p) => p.message).join('; ')}`] : []),
     details: { problems },
   });
 }
