@@ -16,7 +16,7 @@ export default class Scale extends SousCommand {
     const { scale, usageError, formatManifestID } = await import('@sous/core');
     const n = flags.instances ?? args.instances;
     if (n === undefined) throw usageError('MISSING_ARGUMENT', 'give the number of instances', { hints: ['sous scale --cluster prod --instances 3'] });
-    if (flags.instances !== undefined && args.instances !== undefined && flags.instances !== args.instances) throw usageError('FLAG_CONFLICT', '--instances and the argument disagree');
+    if (flags.instances !== undefined && args.instances !== undefined && flags.instances !== args.instances) throw usageError('FLAG_CONFLICT', '--instances and the argument disagree', { hints: ['Give the number once: sous scale --cluster prod 3'] });
     const id = await this.manifestID(flags);
     const r = await scale(await this.backend(), id, flags.cluster!, n, await this.user());
     this.log(r.changed ? `Scaled ${formatManifestID(id)} in ${flags.cluster} to ${n}.` : `${formatManifestID(id)} in ${flags.cluster} already has ${n}.`);

@@ -127,7 +127,7 @@ async function resolveExport(exp: UserConfigExport, env: ConfigEnv, file: string
     value = await value;
   } catch (e) {
     if (isSousError(e)) throw e;
-    throw usageError('CONFIG_LOAD_FAILED', `${file}: the config function threw: ${e instanceof Error ? e.message : String(e)}`, { file, cause: e });
+    throw usageError('CONFIG_LOAD_FAILED', `${file}: the config function threw: ${e instanceof Error ? e.message : String(e)}`, { file, cause: e, hints: ['Fix the config function (or the promise it returns) so that it returns an object'] });
   }
   if (value === null || typeof value !== 'object' || Array.isArray(value)) {
     throw usageError('CONFIG_INVALID', `${file}: the config must be an object (got ${Array.isArray(value) ? 'an array' : typeof value})`, {
@@ -143,7 +143,7 @@ export function checkUserConfig(cfg: UserConfig, file: string): UserConfig {
   const { plugins, ...rest } = cfg;
   const checked = validateOrThrow<UserConfig>('sous-config', rest, 'CONFIG_INVALID', { file });
   if (plugins !== undefined) {
-    if (!Array.isArray(plugins)) throw usageError('CONFIG_INVALID', `${file}: plugins must be an array of plugins`, { file, field: 'plugins' });
+    if (!Array.isArray(plugins)) throw usageError('CONFIG_INVALID', `${file}: plugins must be an array of plugins`, { file, field: 'plugins', hints: ['plugins: [nodeStack(), swarmScheduler()]'] });
     plugins.forEach((p, i) => {
       // A function has an `apply` of its own (Function.prototype.apply): an uncalled factory is not a plugin.
       if (!p || typeof p !== 'object' || typeof (p as SousPlugin).apply !== 'function') {

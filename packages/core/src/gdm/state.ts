@@ -45,6 +45,12 @@ export interface Deployment {
   readonly spec: DeploySpec;
 }
 
+/** What an update function returns: the change to write (none for no change) and a result for the caller. */
+export interface UpdateStep<T> {
+  change?: StateChange;
+  result: T;
+}
+
 /** A change to the intended state, in the model's terms; written as one commit. */
 export interface StateChange {
   message: string;
@@ -179,7 +185,7 @@ export class Gdm {
     const stateForManifests = change.defs ? { ...state, defs: canonicalDefs(validateDefs(clone(change.defs))) } : state;
     for (const m of change.setManifests ?? []) files.push(this.manifestChange(stateForManifests, m));
     for (const id of change.deleteManifests ?? []) {
-      if (!state.manifests.has(manifestKey(id))) throw usageError('MANIFEST_NOT_FOUND', `no manifest ${manifestKey(id)} in the GDM`);
+      if (!state.manifests.has(manifestKey(id))) throw usageError('MANIFEST_NOT_FOUND', `no manifest ${manifestKey(id)} in the GDM`, { hints: ['List them with: sous query gdm'] });
       files.push(this.manifestDeletion(id));
     }
     for (const a of change.artifacts ?? []) files.push(this.artifactChange(a));
@@ -191,11 +197,11 @@ export class Gdm {
    * writer changed the same files in between, reads again and calls `fn` again
    * (up to `retries` times), so no accepted change is ever lost.
    */
-  async update<T>(fn: (state: State) => { change?: StateChange; result: T }, user: User, opts: { retries?: number } = {}): Promise<{ result: T; revision: string; changed: boolean }> {
+  async update<T>(fn: (state: State) => UpdateStep<T> | Promise<UpdateStep<T>>, user: User, opts: { retries?: number } = {}): Promise<{ result: T; revision: string; changed: boolean }> {
     const retries = opts.retries ?? 8;
     for (let attempt = 0; ; attempt++) {
       const state = await this.read();
-      const { change, result } = fn(state);
+      const { change, result } = await fn(state);
       const files = change ? this.filesFor(state, change) : [];
       if (!change || files.length === 0) return { result, revision: state.revision, changed: false };
       // A manifest is only valid against the clusters defs.yaml had when it was checked.

@@ -85,7 +85,7 @@ export class GdmStore {
       const name = opts.remote ?? 'origin';
       const r = await git(abs, ['remote', 'get-url', name], { reject: false });
       if (r.exitCode === 0) remote = name;
-      else if (opts.remote) throw usageError('STATE_REMOTE_UNKNOWN', `the state repository ${abs} has no remote ${JSON.stringify(name)}`);
+      else if (opts.remote) throw usageError('STATE_REMOTE_UNKNOWN', `the state repository ${abs} has no remote ${JSON.stringify(name)}`, { hints: [`Add it: git -C ${abs} remote add ${name} URL`] });
     }
     const store = new GdmStore(abs, branch, remote, opts);
     await store.recover();

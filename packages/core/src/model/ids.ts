@@ -56,7 +56,7 @@ export function formatChunks(chunks: string[]): string {
   const needsCustom = chunks.some((c) => c.includes(DEFAULT_DELIM)) || (chunks[0] !== undefined && chunks[0].length > 0 && !isPlainStart(chunks[0][0]));
   if (!needsCustom) return chunks.join(DEFAULT_DELIM);
   const delim = ALTERNATE_DELIMS.find((d) => chunks.every((c) => !c.includes(d)));
-  if (!delim) throw usageError('ID_UNFORMATTABLE', `cannot write ${JSON.stringify(chunks)} as an ID: every delimiter appears in it`);
+  if (!delim) throw usageError('ID_UNFORMATTABLE', `cannot write ${JSON.stringify(chunks)} as an ID: every delimiter appears in it`, { hints: ['Rename the repository directory so it has fewer punctuation characters'] });
   return delim + chunks.join(delim);
 }
 

@@ -8,7 +8,7 @@ import { usageError } from '../errors';
  */
 export function normalizeRepoURL(url: string): string {
   let u = url.trim();
-  if (!u) throw usageError('INVALID_REPO_URL', 'empty repository URL');
+  if (!u) throw usageError('INVALID_REPO_URL', 'empty repository URL', { hints: ['Use host/owner/name, https://host/owner/name or git@host:owner/name.git'] });
   let host: string;
   let p: string;
   const scp = /^(?:[^@/]+@)?([^:/]+):(?!\/\/)(.+)$/.exec(u);
@@ -35,6 +35,6 @@ export function normalizeRepoURL(url: string): string {
     p = u.slice(i + 1);
   }
   u = p.replace(/^\/+/, '').replace(/\/+$/, '').replace(/\.git$/, '');
-  if (!u) throw usageError('INVALID_REPO_URL', `${JSON.stringify(url)} has no repository path`);
+  if (!u) throw usageError('INVALID_REPO_URL', `${JSON.stringify(url)} has no repository path`, { hints: ['Use host/owner/name, https://host/owner/name or git@host:owner/name.git'] });
   return `${host.toLowerCase()}/${u}`;
 }

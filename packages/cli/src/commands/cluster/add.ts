@@ -28,7 +28,7 @@ export default class ClusterAdd extends SousCommand {
     const env: Record<string, string> = {};
     for (const kv of flags.env ?? []) {
       const i = kv.indexOf('=');
-      if (i <= 0) throw usageError('INVALID_FLAG_VALUE', `--env ${JSON.stringify(kv)} is not KEY=VALUE`);
+      if (i <= 0) throw usageError('INVALID_FLAG_VALUE', `--env ${JSON.stringify(kv)} is not KEY=VALUE`, { hints: ['--env LOG_LEVEL=debug'] });
       env[kv.slice(0, i)] = kv.slice(i + 1);
     }
     const r = await addCluster(

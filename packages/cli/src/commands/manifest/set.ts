@@ -17,7 +17,7 @@ export default class ManifestSet extends SousCommand {
     const id = await this.manifestID(flags);
     let text: string;
     if (flags.file) {
-      if (!fs.existsSync(flags.file)) throw usageError('FILE_NOT_FOUND', `${flags.file} does not exist`);
+      if (!fs.existsSync(flags.file)) throw usageError('FILE_NOT_FOUND', `${flags.file} does not exist`, { file: flags.file, hints: ['Write the current manifest to a file first: sous manifest get > manifest.yaml'] });
       text = fs.readFileSync(flags.file, 'utf8');
     } else {
       if (process.stdin.isTTY) throw usageError('NO_INPUT', 'give the manifest on stdin or with --file', { hints: ['sous manifest set < manifest.yaml'] });

@@ -13,7 +13,7 @@ export default class MetadataGet extends SousCommand {
     const md = await getMetadata(await this.backend(), await this.manifestID(flags), flags.cluster);
     if (args.key) {
       const values = Object.fromEntries(Object.entries(md).filter(([, m]) => args.key! in m).map(([c, m]) => [c, m[args.key!]]));
-      if (Object.keys(values).length === 0) throw usageError('METADATA_NOT_FOUND', `no metadata ${JSON.stringify(args.key)}${flags.cluster ? ` in ${flags.cluster}` : ''}`);
+      if (Object.keys(values).length === 0) throw usageError('METADATA_NOT_FOUND', `no metadata ${JSON.stringify(args.key)}${flags.cluster ? ` in ${flags.cluster}` : ''}`, { hints: ['List the keys with: sous metadata get'] });
       if (flags.cluster) this.log(values[flags.cluster]);
       else this.log(table(['CLUSTER', 'VALUE'], Object.entries(values)).trimEnd());
       return { key: args.key, values };

@@ -12,7 +12,7 @@ export default class MetadataSet extends SousCommand {
     const { flags, args } = await this.parseFlags(MetadataSet);
     const { setMetadata, usageError, formatManifestID } = await import('@sous/core');
     if (!flags.unset && args.value === undefined) throw usageError('MISSING_ARGUMENT', 'give a value, or --unset to remove the key', { hints: ['sous metadata set team payments'] });
-    if (flags.unset && args.value !== undefined) throw usageError('FLAG_CONFLICT', '--unset takes no value');
+    if (flags.unset && args.value !== undefined) throw usageError('FLAG_CONFLICT', '--unset takes no value', { hints: ['sous metadata set --unset KEY'] });
     const id = await this.manifestID(flags);
     const r = await setMetadata(await this.backend(), id, flags.cluster ? [flags.cluster] : undefined, args.key, flags.unset ? undefined : args.value, await this.user());
     this.log(r.changed ? `${flags.unset ? 'Removed' : 'Set'} ${args.key} on ${formatManifestID(id)} in ${r.clusters.join(', ')}.` : 'No change.');
