@@ -16,11 +16,11 @@ export function validateDefs(input: unknown, file = 'defs.yaml'): Defs {
   return d;
 }
 
-export function checkClusterName(name: string, file = 'defs.yaml'): void {
+/** `file` is the file the name was read from; without one (a flag), the message names no file. */
+export function checkClusterName(name: string, file?: string): void {
   if (!/^[A-Za-z0-9][A-Za-z0-9_.-]*$/.test(name)) {
-    throw usageError('INVALID_CLUSTER_NAME', `${file}: cluster name ${JSON.stringify(name)} is not allowed`, {
-      file,
-      field: `Clusters.${name}`,
+    throw usageError('INVALID_CLUSTER_NAME', `${file ? `${file}: ` : ''}cluster name ${JSON.stringify(name)} is not allowed`, {
+      ...(file ? { file, field: `Clusters.${name}` } : {}),
       hints: ['Cluster names are letters, digits, ".", "_" and "-", starting with a letter or digit (no ":" or "/")'],
     });
   }

@@ -23,7 +23,7 @@ const KNOWN_ADVISORIES = Object.values(ADVISORIES) as string[];
 
 /** `sous cluster add`: defines (or with replace, redefines) a cluster in defs.yaml. */
 export async function addCluster(backend: StateBackend, spec: ClusterSpec, user: User, opts: { replace?: boolean } = {}): Promise<{ cluster: Cluster; revision: string; changed: boolean }> {
-  checkClusterName(spec.name, 'cluster');
+  checkClusterName(spec.name);
   if (!/^[a-z][a-z0-9-]*$/.test(spec.kind)) {
     throw usageError('INVALID_CLUSTER_KIND', `cluster kind ${JSON.stringify(spec.kind)} is not a scheduler kind`, { hints: ['Kinds are lowercase words: docker, swarm, kubernetes, singularity'] });
   }
