@@ -1,5 +1,6 @@
 import { intendedDeployments } from '../gdm/state';
 import { formatManifestID, parseSourceLocation } from '../model/ids';
+import { parseVersion } from '../model/version';
 import type { ArtifactRecord, DeploySpec } from '../model/types';
 import type { StateBackend } from './backend';
 import { matchesDeployment, matchesManifest, resolveFilters, type Filters } from './filters';
@@ -46,6 +47,7 @@ export async function queryGdm(backend: StateBackend, filters: Filters): Promise
 /** `sous query artifacts`: built images in the artifact index. */
 export async function queryArtifacts(backend: StateBackend, filters: Filters & { version?: string }): Promise<ArtifactRecord[]> {
   const f = resolveFilters(filters);
+  if (filters.version !== undefined) parseVersion(filters.version);
   const records =
     f.repo !== undefined && f.offset !== undefined ? await backend.artifacts({ repo: f.repo, dir: f.offset }) : await backend.allArtifacts();
   return records
