@@ -36,7 +36,7 @@ export function defaultPlugins(): SousPlugin[] {
 export function createSous(config: ResolvedConfig, logger: Logger): Sous {
   // eslint-disable-next-line @typescript-eslint/no-require-imports
   const core = require('@sous/core') as typeof import('@sous/core');
-  const sous = new core.Sous(config, { logger });
+  const sous = core.Sous.create(config, { logger });
   const configured = new Set(config.plugins.map((p) => p.name));
   sous.use(...defaultPlugins().filter((p) => !configured.has(p.name)), ...config.plugins);
   sous.validateConfig();

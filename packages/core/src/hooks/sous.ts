@@ -205,6 +205,18 @@ export class Sous {
     this.hooks = Object.freeze(hooks);
   }
 
+  /**
+   * A Sous with core's own defaults applied (internal plugins, as webpack
+   * applies its options): what every command starts from.
+   */
+  static create(config: ResolvedConfig, opts: { logger?: Logger } = {}): Sous {
+    const sous = new Sous(config, opts);
+    // eslint-disable-next-line @typescript-eslint/no-require-imports
+    const { internalPlugins } = require('../internal-plugins') as typeof import('../internal-plugins');
+    sous.use(...internalPlugins(config));
+    return sous;
+  }
+
   /** Applies plugins in order; a plugin whose apply throws is reported by name. */
   use(...plugins: SousPlugin[]): this {
     for (const p of plugins) {

@@ -1,4 +1,4 @@
-import type { State, StateChange } from '../gdm/state';
+import type { State, UpdateStep } from '../gdm/state';
 import type { User } from '../gdm/store';
 import type { SourceLocation } from '../model/ids';
 import type { ArtifactRecord } from '../model/types';
@@ -11,7 +11,7 @@ export interface StateBackend {
   /** Says where the state is, for messages. */
   readonly description: string;
   read(): Promise<State>;
-  update<T>(fn: (state: State) => { change?: StateChange; result: T }, user: User, opts?: { retries?: number }): Promise<{ result: T; revision: string; changed: boolean }>;
+  update<T>(fn: (state: State) => UpdateStep<T> | Promise<UpdateStep<T>>, user: User, opts?: { retries?: number }): Promise<{ result: T; revision: string; changed: boolean }>;
   artifacts(source: SourceLocation): Promise<ArtifactRecord[]>;
   allArtifacts(): Promise<ArtifactRecord[]>;
   artifact(source: SourceLocation, version: string): Promise<ArtifactRecord | undefined>;

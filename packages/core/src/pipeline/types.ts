@@ -204,9 +204,12 @@ export interface Action {
   kind: ActionKind;
   deploymentID: string;
   cluster: string;
+  /** Why, in words: "version 1.2.0 → 1.3.0", "instances 1 → 3", "not intended any more". */
   reason: string;
   prior?: DeployState;
   post?: DeployState;
+  /** Redeploy even when nothing changed (`--force`). */
+  force?: boolean;
 }
 
 export interface ActionOutcome {
@@ -221,7 +224,12 @@ export interface ActionOutcome {
 export interface RectifyPlan {
   actions: Action[];
   unchanged: string[];
+  /** Changes not attempted: failed too often in a row, until the intended state changes or --force. */
+  held: { action: Action; failures: number; lastError: string }[];
+  /** Clusters whose actual state could not be read (their deployments are left alone this pass). */
   errors: { cluster: string; message: string; code?: string }[];
+  /** The GDM revision the plan was made from. */
+  revision: string;
 }
 
 export interface RectifyResult {
@@ -231,13 +239,44 @@ export interface RectifyResult {
   durationMs: number;
 }
 
-/** What a scheduler plugin offers for one cluster. */
+/** Options for carrying out one action. */
+export interface ApplyOptions {
+  signal?: AbortSignal;
+  onProgress?: (p: Progress) => void;
+  /** Give up waiting for readiness after this long (the action itself may still go on in the scheduler). */
+  timeoutMs: number;
+}
+
+/** A lease on a cluster: while held, no other rectifier acts on it. */
+export interface Lease {
+  readonly holder: string;
+  /** Extends the lease; false when it was lost. */
+  renew(): Promise<boolean>;
+  release(): Promise<void>;
+}
+
+/**
+ * What a scheduler plugin offers for one cluster. `actual()` must be
+ * derivable from the scheduler alone (labels, annotations), so a restarted
+ * rectifier with no memory converges and never duplicates work.
+ */
 export interface Scheduler {
   readonly kind: string;
   /** Everything Sous deployed on this cluster, as it really is. */
   actual(): Promise<DeployState[]>;
-  /** Carries out one action; resolves when the scheduler accepted it. */
-  apply(action: Action, opts: { signal?: AbortSignal; onProgress?: (p: Progress) => void }): Promise<ActionOutcome>;
+  /**
+   * Carries out one action and waits until the deployment is ready (Active),
+   * has failed (Failed, with the scheduler's message), or `timeoutMs` passed
+   * (Pending). Throws a SousError with `details.retryable` for transient errors.
+   */
+  apply(action: Action, opts: ApplyOptions): Promise<ActionOutcome>;
+  /**
+   * Takes the cluster's lease for `ttlMs`, or resolves undefined when another
+   * holder has it. Schedulers without one get a file lock from core.
+   */
+  lease?(holder: string, ttlMs: number): Promise<Lease | undefined>;
+  /** The last log lines of a deployment's instances, for failure reports. */
+  logs?(deploymentID: string, lines: number): Promise<string[]>;
   close?(): Promise<void>;
 }
 

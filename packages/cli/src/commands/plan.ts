@@ -1,0 +1,25 @@
+import { Flags } from '@oclif/core';
+import { SousCommand } from '../base';
+import { checkScope, scopeFlags } from '../rectify-flags';
+import { createSous } from '../sous';
+import { describePlan } from './rectify';
+
+export default class Plan extends SousCommand {
+  static summary = 'Show what a rectify would do, changing nothing.';
+  static description = 'The same plan `sous rectify` would carry out: each action with its reason, held changes, and clusters that could not be read. With --exit-code, exits 2 when changes are pending (for CI and monitoring).';
+  static examples = ['<%= config.bin %> plan --all', '<%= config.bin %> plan --repo github.com/acme/shop --exit-code', '<%= config.bin %> plan --cluster prod --json'];
+  static flags = { ...scopeFlags, 'exit-code': Flags.boolean({ description: 'exit 2 when changes are pending' }) };
+
+  async run() {
+    const { flags } = await this.parseFlags(Plan);
+    checkScope(flags);
+    const core = await import('@sous/core');
+    const config = await this.config_();
+    const rectifier = new core.Rectifier(createSous(config, this.logger()), await this.backend(), core.statusDirFor(config.stateLocation));
+    const { plan } = await rectifier.plan({ filters: core.resolveFilters(flags), prune: flags.prune });
+    this.log(describePlan(plan));
+    const pending = plan.actions.some((a) => a.kind !== 'report-removed');
+    if (flags['exit-code'] && pending) process.exitCode = 2;
+    return { plan, pending };
+  }
+}

@@ -1,0 +1,21 @@
+import { SousCommand, table } from '../../base';
+import { scopeFlags } from '../../rectify-flags';
+import { createSous } from '../../sous';
+
+export default class QueryAds extends SousCommand {
+  static summary = 'List the deployments that actually run on the clusters (the actual deployment state).';
+  static examples = ['<%= config.bin %> query ads', '<%= config.bin %> query ads --cluster prod --json'];
+  static flags = { ...scopeFlags };
+
+  async run() {
+    const { flags } = await this.parseFlags(QueryAds);
+    const core = await import('@sous/core');
+    const config = await this.config_();
+    const rectifier = new core.Rectifier(createSous(config, this.logger()), await this.backend(), core.statusDirFor(config.stateLocation));
+    const { actual, plan } = await rectifier.plan({ filters: core.resolveFilters(flags) });
+    for (const e of plan.errors) this.logToStderr(`Warning: ${e.message} [${e.code}]`);
+    const rows = actual.sort((a, b) => a.id.localeCompare(b.id));
+    this.log(rows.length ? table(['DEPLOYMENT', 'VERSION', 'INSTANCES', 'STATUS', 'MESSAGE'], rows.map((d) => [d.id, d.spec.Version ?? '-', d.spec.NumInstances ?? 0, d.status, d.message ?? ''])).trimEnd() : 'Nothing runs.');
+    return { deployments: rows, errors: plan.errors };
+  }
+}

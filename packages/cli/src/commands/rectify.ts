@@ -1,0 +1,87 @@
+import { Flags } from '@oclif/core';
+import { SousCommand } from '../base';
+import { durationFlag } from '../flags';
+import { checkScope, scopeFlags } from '../rectify-flags';
+import { createSous } from '../sous';
+
+export default class Rectify extends SousCommand {
+  static summary = 'Make what runs on the clusters match the GDM.';
+  static description = `Reads the intended state (the GDM expanded with cluster defaults) and what really runs on every cluster's scheduler, diffs them, and calls the schedulers until they match: new deployments are created, changed ones redeployed or scaled, one action per deployment at a time. Deployments no longer intended are reported and left running unless --prune (or the cluster allows pruning). A change that failed repeatedly is held back until the GDM changes or --force. With --watch it runs on every GDM change and on a resync interval, until stopped.`;
+  static examples = [
+    '<%= config.bin %> rectify --repo github.com/acme/shop',
+    '<%= config.bin %> rectify -repo github.com/acme/shop -cluster prod',
+    '<%= config.bin %> rectify --all --watch --resync 60s',
+    '<%= config.bin %> rectify --all --dry-run',
+  ];
+  static flags = {
+    ...scopeFlags,
+    force: Flags.boolean({ description: 'redeploy everything in scope, and release held changes' }),
+    watch: Flags.boolean({ description: 'keep rectifying on every GDM change and on the resync interval' }),
+    resync: durationFlag({ description: 'with --watch: a full pass at least this often (default 60s)' }),
+    'dry-run': Flags.boolean({ description: 'show the plan, change nothing (same as sous plan)' }),
+  };
+
+  async run() {
+    const { flags } = await this.parseFlags(Rectify);
+    checkScope(flags);
+    const core = await import('@sous/core');
+    const config = await this.config_();
+    const sous = createSous(config, this.logger());
+    const backend = await this.backend();
+    const rectifier = new core.Rectifier(sous, backend, core.statusDirFor(config.stateLocation));
+    const filters = core.resolveFilters(flags);
+    if (flags['dry-run']) {
+      const { plan } = await rectifier.plan({ filters, prune: flags.prune, force: flags.force });
+      this.log(describePlan(plan));
+      return { plan };
+    }
+    const print = (r: import('@sous/core').RectifyResult) => {
+      for (const e of r.plan.errors) this.logToStderr(`Warning: ${e.message} [${e.code}]`);
+      for (const h of r.plan.held) this.log(`held     ${h.action.deploymentID}: failed ${h.failures} times (${h.lastError}); --force to retry`);
+      for (const o of r.outcomes) this.log(`${o.status.padEnd(8)} ${o.action.deploymentID}: ${o.resolution} (${o.action.reason})${o.message && o.status !== 'Active' ? `: ${o.message}` : ''}`);
+      if (!r.outcomes.length && !r.plan.held.length) this.log(`Nothing to do: ${r.plan.unchanged.length} deployment(s) match.`);
+    };
+    if (!flags.watch) {
+      const r = await rectifier.run({ filters, prune: flags.prune, force: flags.force, observer: { progress: (a, p) => this.logger().debug(`${a.deploymentID}: ${p.message}`) } });
+      if (!this.jsonEnabled()) print(r);
+      const failed = r.outcomes.filter((o) => o.status === 'Failed');
+      if (failed.length) {
+        throw core.failure('RECTIFY_FAILED', `${failed.length} action(s) failed: ${failed.map((o) => o.action.deploymentID).join(', ')}`, { details: { result: r } });
+      }
+      return r;
+    }
+    const loop = new core.RectifyLoop(rectifier, {
+      filters,
+      prune: flags.prune,
+      resyncMs: flags.resync ?? config.rectify.resyncSeconds * 1000,
+      onResult: (r, reason) => {
+        if (this.jsonEnabled()) process.stdout.write(JSON.stringify({ reason, ...r }) + '\n');
+        else if (r.outcomes.length || r.plan.errors.length || r.plan.held.length) {
+          this.log(`-- pass (${reason}) ${new Date().toISOString()}`);
+          print(r);
+        }
+      },
+      onError: (e, reason) => this.logToStderr(`rectify pass (${reason}) failed: ${(e as Error).message}`),
+    });
+    const watcher = await core.watchStateRefs(config.stateLocation, () => loop.trigger('gdm change'));
+    loop.start();
+    this.logToStderr(`Watching ${config.stateLocation}; Ctrl-C to stop.`);
+    await new Promise<void>((resolve) => {
+      const stop = () => resolve();
+      process.once('SIGINT', stop);
+      process.once('SIGTERM', stop);
+    });
+    await watcher.close();
+    await loop.stop();
+    return { passes: loop.passes };
+  }
+}
+
+export function describePlan(plan: import('@sous/core').RectifyPlan): string {
+  const lines: string[] = [];
+  for (const a of plan.actions) lines.push(`${a.kind.padEnd(14)} ${a.deploymentID}: ${a.reason}`);
+  for (const h of plan.held) lines.push(`${'held'.padEnd(14)} ${h.action.deploymentID}: failed ${h.failures} times (${h.lastError})`);
+  for (const e of plan.errors) lines.push(`${'error'.padEnd(14)} cluster ${e.cluster}: ${e.message} [${e.code}]`);
+  lines.push(`${plan.actions.filter((a) => a.kind !== 'report-removed').length} change(s), ${plan.unchanged.length} unchanged, ${plan.held.length} held (GDM ${plan.revision.slice(0, 12)})`);
+  return lines.join('\n');
+}

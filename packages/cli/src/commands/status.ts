@@ -1,0 +1,51 @@
+import { SousCommand, table } from '../base';
+import { scopeFlags } from '../rectify-flags';
+import { createSous } from '../sous';
+
+export default class Status extends SousCommand {
+  static summary = 'Show each deployment: intended version, what runs, and the last outcome.';
+  static examples = ['<%= config.bin %> status', '<%= config.bin %> status --cluster prod', '<%= config.bin %> status --repo github.com/acme/shop --json'];
+  static flags = { ...scopeFlags };
+
+  async run() {
+    const { flags } = await this.parseFlags(Status);
+    const core = await import('@sous/core');
+    const config = await this.config_();
+    const rectifier = new core.Rectifier(createSous(config, this.logger()), await this.backend(), core.statusDirFor(config.stateLocation));
+    const filters = core.resolveFilters(flags);
+    const { plan, state, actual } = await rectifier.plan({ filters });
+    const intended = core.intendedDeployments(state).filter((d) => core.matchesDeployment(filters, d.manifestID, d.cluster));
+    const outcomes = new Map((await rectifier.status.all()).map((s) => [s.id, s]));
+    const running = new Map(actual.map((a) => [a.id, a]));
+    const pending = new Map(plan.actions.map((a) => [a.deploymentID, a]));
+    const ids = [...new Set([...intended.map((d) => d.id), ...actual.map((a) => a.id)])].sort();
+    const rows = ids.map((id) => {
+      const want = intended.find((d) => d.id === id);
+      const have = running.get(id);
+      const last = outcomes.get(id);
+      return {
+        deploymentID: id,
+        intended: want ? { version: want.spec.Version ?? '', instances: want.spec.NumInstances ?? 0 } : null,
+        actual: have ? { version: have.spec.Version ?? '', instances: have.spec.NumInstances ?? 0, status: have.status } : null,
+        pending: pending.get(id)?.reason ?? null,
+        last: last ? { status: last.status, resolution: last.resolution, message: last.message, failures: last.failures, at: last.at } : null,
+      };
+    });
+    for (const e of plan.errors) this.logToStderr(`Warning: ${e.message} [${e.code}]`);
+    this.log(
+      rows.length
+        ? table(
+            ['DEPLOYMENT', 'INTENDED', 'RUNNING', 'STATUS', 'LAST OUTCOME'],
+            rows.map((r) => [
+              r.deploymentID,
+              r.intended ? `${r.intended.version || '-'} x${r.intended.instances}` : '(removed)',
+              r.actual ? `${r.actual.version || '-'} x${r.actual.instances}` : '-',
+              r.actual?.status ?? (r.pending ? 'Pending' : '-'),
+              r.last ? `${r.last.resolution} ${r.last.at}${r.last.failures ? ` (${r.last.failures} failures)` : ''}` : '-',
+            ]),
+          ).trimEnd()
+        : 'No deployments.',
+    );
+    return { revision: plan.revision, deployments: rows, errors: plan.errors };
+  }
+}

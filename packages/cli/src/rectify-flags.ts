@@ -1,0 +1,19 @@
+import { Flags } from '@oclif/core';
+import { clusterFlag, filterFlags } from './base';
+
+/** The scope of a rectify or plan: the original's filters, or --all. */
+export const scopeFlags = {
+  ...filterFlags,
+  cluster: clusterFlag,
+  all: Flags.boolean({ description: 'every deployment in every cluster', helpGroup: 'FILTER' }),
+  prune: Flags.boolean({ description: 'delete deployments that are no longer intended (otherwise they are only reported, unless the cluster allows pruning)' }),
+};
+
+export function checkScope(flags: { repo?: string; source?: string; cluster?: string; all?: boolean; offset?: string; flavor?: string }): void {
+  if (!flags.all && !flags.repo && !flags.source && !flags.cluster) {
+    const { usageError } = require('@sous/core') as typeof import('@sous/core');
+    throw usageError('NO_SCOPE', 'say what to rectify: --repo/--source (with --offset, --flavor), --cluster, or --all', {
+      hints: ['sous rectify --repo github.com/acme/shop', 'sous rectify --all'],
+    });
+  }
+}

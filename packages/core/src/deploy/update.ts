@@ -1,0 +1,133 @@
+import { failure, usageError } from '../errors';
+import type { Sous } from '../hooks/sous';
+import { manifestKey, type State } from '../gdm/state';
+import type { User } from '../gdm/store';
+import { formatManifestID, type ManifestID } from '../model/ids';
+import { clone } from '../model/manifest';
+import { parseVersion } from '../model/version';
+import type { ArtifactRecord, Manifest } from '../model/types';
+import type { StateBackend } from '../ops/backend';
+import type { VerifyReport, VerifyRequest } from '../pipeline/types';
+import { closest } from '../util/text';
+
+export interface UpdateOptions {
+  id: ManifestID;
+  cluster: string;
+  version: string;
+  user: User;
+}
+
+export interface UpdateResult {
+  deploymentID: string;
+  manifestID: string;
+  cluster: string;
+  version: string;
+  previousVersion: string;
+  digest: string;
+  image: string;
+  checks: VerifyReport['checks'];
+  changed: boolean;
+  revision: string;
+}
+
+function locate(state: State, id: ManifestID, cluster: string): Manifest {
+  const clusters = Object.keys(state.defs.Clusters ?? {});
+  if (!clusters.includes(cluster)) {
+    const near = closest(cluster, clusters);
+    throw usageError('UNKNOWN_CLUSTER', `cluster ${JSON.stringify(cluster)} is not defined`, { hints: [near ? `did you mean ${JSON.stringify(near)}?` : `known clusters: ${clusters.join(', ') || '(none)'}`] });
+  }
+  const stored = state.manifests.get(manifestKey(id));
+  if (!stored) {
+    throw usageError('MANIFEST_NOT_FOUND', `no manifest ${manifestKey(id)} in the GDM`, { hints: ['Register the application first: sous init'] });
+  }
+  if (!stored.manifest.Deployments?.[cluster]) {
+    throw usageError('DEPLOYMENT_NOT_FOUND', `manifest ${manifestKey(id)} has no deployment in cluster ${JSON.stringify(cluster)}`, {
+      hints: [`Its clusters: ${Object.keys(stored.manifest.Deployments ?? {}).join(', ') || '(none)'}`, 'Add the cluster to the manifest with: sous manifest edit'],
+    });
+  }
+  return stored.manifest;
+}
+
+/** Runs every verifyArtifact tap and throws the first refusal, with every check in details. */
+export async function verifyForCluster(sous: Sous, state: State, id: ManifestID, cluster: string, artifact: ArtifactRecord): Promise<VerifyReport> {
+  const req: VerifyRequest = {
+    manifestID: id,
+    cluster,
+    clusterDef: state.defs.Clusters![cluster],
+    version: artifact.Version,
+    digest: artifact.Digest,
+    image: artifact.Image,
+    advisories: artifact.Advisories ?? [],
+  };
+  const report: VerifyReport = { checks: [], digest: artifact.Digest, image: artifact.Image };
+  await sous.hooks.verifyArtifact.promise(req, report);
+  const refused = report.checks.find((c) => !c.ok);
+  if (refused) {
+    throw failure(refused.code ?? 'VERIFY_FAILED', `${artifact.Source} ${artifact.Version} cannot deploy to ${cluster}: ${refused.message}`, {
+      hints: ['Nothing was written to the GDM.'],
+      details: { checks: report.checks },
+    });
+  }
+  return report;
+}
+
+/**
+ * `sous update`: finds the artifact built for the version, verifies it for
+ * the cluster (exists by digest, signed when the cluster requires it, no
+ * advisory the cluster does not allow), then writes the digest-pinned
+ * version into the GDM. A refusal changes nothing.
+ */
+export async function updateDeployment(sous: Sous, backend: StateBackend, opts: UpdateOptions): Promise<UpdateResult> {
+  const v = parseVersion(opts.version);
+  const source = opts.id.source;
+  const artifact = (await backend.artifact(source, v.raw)) ?? (v.meta ? undefined : await findByTag(backend, opts.id, v.tag));
+  if (!artifact) {
+    throw usageError('ARTIFACT_NOT_FOUND', `${formatManifestID({ source, flavor: '' })} ${v.raw} has not been built`, {
+      hints: [`Build it first: sous build --tag ${v.raw}`, 'See what was built: sous query artifacts'],
+    });
+  }
+  const first = await backend.read();
+  locate(first, opts.id, opts.cluster);
+  const report = await verifyForCluster(sous, first, opts.id, opts.cluster, artifact);
+  let previousVersion = '';
+  const r = await backend.update(async (state) => {
+    let m = clone(locate(state, opts.id, opts.cluster));
+    const spec = m.Deployments![opts.cluster];
+    previousVersion = spec.Version ?? '';
+    spec.Version = artifact.Version;
+    spec.Digest = artifact.Digest;
+    m = await sous.hooks.updateManifest.promise(m, { manifestID: opts.id, cluster: opts.cluster, version: artifact.Version, digest: artifact.Digest, user: opts.user });
+    return { change: { message: `Deploy ${manifestKey(opts.id)} ${artifact.Version} to ${opts.cluster}`, setManifests: [m] }, result: m };
+  }, opts.user);
+  const deploymentID = `${opts.cluster}:${manifestKey(opts.id)}`;
+  await sous.emit('deploy.requested', {
+    deploymentID,
+    manifestID: manifestKey(opts.id),
+    cluster: opts.cluster,
+    version: artifact.Version,
+    digest: artifact.Digest,
+    previousVersion,
+    owners: r.result.Owners ?? [],
+    user: opts.user,
+    links: {},
+  });
+  return {
+    deploymentID,
+    manifestID: manifestKey(opts.id),
+    cluster: opts.cluster,
+    version: artifact.Version,
+    previousVersion,
+    digest: artifact.Digest,
+    image: artifact.Image,
+    checks: report.checks,
+    changed: r.changed,
+    revision: r.revision,
+  };
+}
+
+/** A version given without build metadata matches a record that has some. */
+async function findByTag(backend: StateBackend, id: ManifestID, tag: string): Promise<ArtifactRecord | undefined> {
+  const all = await backend.artifacts(id.source);
+  return all.filter((a) => parseVersion(a.Version).tag === tag).sort((a, b) => (b.BuiltAt ?? '').localeCompare(a.BuiltAt ?? ''))[0];
+}
+

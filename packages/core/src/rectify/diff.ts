@@ -1,0 +1,117 @@
+import * as crypto from 'node:crypto';
+import type { Deployment } from '../gdm/state';
+import type { DeploySpec } from '../model/types';
+import type { Action, DeployState, RectifyPlan } from '../pipeline/types';
+
+/** An intended deployment as the rectifier compares it. */
+export function intendedState(d: Deployment): DeployState {
+  return { id: d.id, manifestID: d.manifestID, cluster: d.cluster, kind: d.kind, owners: [...d.owners].sort(), spec: d.spec, status: 'Active' };
+}
+
+function norm(v: unknown): string {
+  if (v === undefined || v === null) return '';
+  if (Array.isArray(v)) return JSON.stringify(v.map((x) => (typeof x === 'object' ? JSON.parse(norm(x)) : x)));
+  if (typeof v === 'object') {
+    const o = v as Record<string, unknown>;
+    return JSON.stringify(Object.fromEntries(Object.keys(o).sort().filter((k) => o[k] !== undefined && o[k] !== '' && !(Array.isArray(o[k]) && (o[k] as unknown[]).length === 0)).map((k) => [k, o[k]])));
+  }
+  return String(v);
+}
+
+function resourcesOf(s: DeploySpec): string {
+  const r = s.Resources ?? {};
+  return norm(Object.fromEntries(Object.entries(r).map(([k, v]) => [k, String(Number(v))])));
+}
+
+/** The fields whose change needs a new deploy (the original's rule), each with a description. */
+function deployDifferences(prior: DeploySpec, post: DeploySpec): string[] {
+  const out: string[] = [];
+  if ((prior.Version ?? '') !== (post.Version ?? '')) out.push(`version ${prior.Version || '(none)'} → ${post.Version || '(none)'}`);
+  else if (post.Digest && prior.Digest && prior.Digest !== post.Digest) out.push(`image ${prior.Digest.slice(7, 19)} → ${post.Digest.slice(7, 19)}`);
+  if (resourcesOf(prior) !== resourcesOf(post)) out.push('resources');
+  if (norm(prior.Env) !== norm(post.Env)) out.push('env');
+  if (norm(prior.Volumes) !== norm(post.Volumes)) out.push('volumes');
+  if (norm(prior.Startup) !== norm(post.Startup)) out.push('startup');
+  if (norm(prior.Args) !== norm(post.Args)) out.push('args');
+  if (norm(prior.Metadata) !== norm(post.Metadata)) out.push('metadata');
+  return out;
+}
+
+/** A stable hash of what an intended deployment asks for: a held change is released when it changes. */
+export function intentHash(s: DeployState): string {
+  const spec = s.spec;
+  const h = crypto.createHash('sha256');
+  h.update(
+    JSON.stringify([s.kind, s.owners, spec.Version ?? '', spec.Digest ?? '', resourcesOf(spec), norm(spec.Env), norm(spec.Volumes), norm(spec.Startup), norm(spec.Args), norm(spec.Metadata), spec.NumInstances ?? 0, spec.Schedule ?? '']),
+  );
+  return h.digest('hex').slice(0, 24);
+}
+
+export interface DiffOptions {
+  /** Clusters whose actual state was read; deployments elsewhere are neither added nor removed. */
+  clustersRead: ReadonlySet<string>;
+  /** Whether removed deployments of a cluster are deleted (--prune or the cluster's AllowPrune). */
+  prune(cluster: string): boolean;
+  /** Redeploy these deployment IDs even when unchanged. */
+  force?: ReadonlySet<string>;
+  revision: string;
+}
+
+/**
+ * Pairs actual (prior) and intended (post) deployments by DeploymentID and
+ * plans an action for each pair that differs, in the original's semantics:
+ * Added → create; Modified → a new deploy when version, resources, env,
+ * volumes, startup or args changed or the current deploy failed, a scale when
+ * only the instance count did, a request update for kind/owners/schedule;
+ * Removed → reported, deleted only with prune.
+ */
+export function planActions(intended: DeployState[], actual: DeployState[], opts: DiffOptions): RectifyPlan {
+  const actions: Action[] = [];
+  const unchanged: string[] = [];
+  const priors = new Map(actual.map((d) => [d.id, d]));
+  const seen = new Set<string>();
+  for (const post of intended) {
+    if (!opts.clustersRead.has(post.cluster)) continue;
+    seen.add(post.id);
+    const prior = priors.get(post.id);
+    const forced = opts.force?.has(post.id) ?? false;
+    if (!post.spec.Version) {
+      unchanged.push(post.id);
+      continue;
+    }
+    if (!prior) {
+      if ((post.spec.NumInstances ?? 0) === 0 && !forced) {
+        unchanged.push(post.id);
+        continue;
+      }
+      actions.push({ kind: 'create', deploymentID: post.id, cluster: post.cluster, reason: `new deployment of ${post.spec.Version} (${post.spec.NumInstances ?? 0} instance(s))`, post });
+      continue;
+    }
+    const diffs = deployDifferences(prior.spec, post.spec);
+    if (prior.status === 'Failed') diffs.push(`the current deploy failed${prior.message ? `: ${prior.message}` : ''}`);
+    const requestDiffs: string[] = [];
+    if (prior.kind !== post.kind) requestDiffs.push(`kind ${prior.kind} → ${post.kind}`);
+    if (norm([...prior.owners].sort()) !== norm(post.owners)) requestDiffs.push('owners');
+    if ((prior.spec.Schedule ?? '') !== (post.spec.Schedule ?? '')) requestDiffs.push('schedule');
+    const pi = prior.spec.NumInstances ?? 0;
+    const qi = post.spec.NumInstances ?? 0;
+    if (diffs.length || requestDiffs.length || forced) {
+      const why = [...diffs, ...requestDiffs, ...(pi !== qi ? [`instances ${pi} → ${qi}`] : [])];
+      actions.push({ kind: 'update', deploymentID: post.id, cluster: post.cluster, reason: why.length ? why.join(', ') : 'forced redeploy', prior, post, force: forced || undefined });
+    } else if (pi !== qi) {
+      actions.push({ kind: 'scale', deploymentID: post.id, cluster: post.cluster, reason: `instances ${pi} → ${qi}`, prior, post });
+    } else {
+      unchanged.push(post.id);
+    }
+  }
+  for (const prior of actual) {
+    if (seen.has(prior.id) || !opts.clustersRead.has(prior.cluster)) continue;
+    if (opts.prune(prior.cluster)) {
+      actions.push({ kind: 'delete', deploymentID: prior.id, cluster: prior.cluster, reason: 'not intended any more (pruning)', prior });
+    } else {
+      actions.push({ kind: 'report-removed', deploymentID: prior.id, cluster: prior.cluster, reason: 'not intended any more; left running (prune to delete)', prior });
+    }
+  }
+  actions.sort((a, b) => a.deploymentID.localeCompare(b.deploymentID));
+  return { actions, unchanged: unchanged.sort(), held: [], errors: [], revision: opts.revision };
+}

@@ -1,0 +1,95 @@
+import * as path from 'node:path';
+import type { Logger } from '../hooks/plugin';
+import type { RectifyResult } from '../pipeline/types';
+import type { Rectifier, RectifyOptions } from './rectifier';
+
+export interface LoopOptions extends RectifyOptions {
+  /** A full pass at least this often, also when nothing changed (catches drift). 0 turns it off. */
+  resyncMs: number;
+  logger?: Logger;
+  onResult?(r: RectifyResult, reason: string): void;
+  onError?(e: unknown, reason: string): void;
+}
+
+/**
+ * Runs rectify passes one at a time: on every trigger (a GDM change) and on a
+ * resync interval. Triggers during a pass coalesce into one more pass after it.
+ */
+export class RectifyLoop {
+  private running?: Promise<void>;
+  private pending?: string;
+  private timer?: NodeJS.Timeout;
+  private stopped = false;
+  private readonly abort = new AbortController();
+  passes = 0;
+
+  constructor(
+    private readonly rectifier: Rectifier,
+    private readonly opts: LoopOptions,
+  ) {}
+
+  start(): void {
+    this.trigger('start');
+    if (this.opts.resyncMs > 0) this.timer = setInterval(() => this.trigger('resync'), this.opts.resyncMs);
+  }
+
+  trigger(reason: string): void {
+    if (this.stopped) return;
+    if (this.running) {
+      this.pending = this.pending ?? reason;
+      return;
+    }
+    this.running = this.pass(reason).finally(() => {
+      this.running = undefined;
+      const next = this.pending;
+      this.pending = undefined;
+      if (next && !this.stopped) this.trigger(next);
+    });
+  }
+
+  private async pass(reason: string): Promise<void> {
+    try {
+      const r = await this.rectifier.run({ ...this.opts, signal: this.abort.signal });
+      this.passes++;
+      this.opts.onResult?.(r, reason);
+    } catch (e) {
+      this.opts.onError?.(e, reason);
+    }
+  }
+
+  /** Stops triggering; waits for the pass in flight to finish its actions. */
+  async stop(): Promise<void> {
+    this.stopped = true;
+    if (this.timer) clearInterval(this.timer);
+    this.pending = undefined;
+    await this.running;
+  }
+
+  /** Stops at once: actions in flight are told to give up waiting. */
+  async abortNow(): Promise<void> {
+    this.abort.abort();
+    await this.stop();
+  }
+
+  /** Resolves when no pass is running or waiting. */
+  async idle(): Promise<void> {
+    while (this.running) await this.running;
+  }
+}
+
+/**
+ * Calls `onChange` whenever the state repository's branch moves (a commit
+ * through Sous, a pull, or a commit made by hand). Watches git's ref files.
+ */
+export async function watchStateRefs(stateDir: string, onChange: () => void): Promise<{ close(): Promise<void> }> {
+  const chokidar = await import('chokidar');
+  const gitDir = path.join(stateDir, '.git');
+  const watcher = chokidar.watch([path.join(gitDir, 'refs', 'heads'), path.join(gitDir, 'packed-refs'), path.join(gitDir, 'HEAD')], {
+    ignoreInitial: true,
+    ignored: (p: string) => p.endsWith('.lock'),
+    depth: 5,
+  });
+  watcher.on('all', () => onChange());
+  await new Promise<void>((resolve) => watcher.once('ready', () => resolve()));
+  return { close: () => watcher.close() };
+}

@@ -1,0 +1,295 @@
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { toSousError, usageError } from '../errors';
+import type { Sous } from '../hooks/sous';
+import { intendedDeployments, type State } from '../gdm/state';
+import { formatManifestID } from '../model/ids';
+import type { Cluster } from '../model/types';
+import type { StateBackend } from '../ops/backend';
+import { matchesDeployment, type ResolvedFilters } from '../ops/filters';
+import type { Action, ActionOutcome, DeployState, Lease, Progress, RectifyPlan, RectifyResult, Scheduler } from '../pipeline/types';
+import { intendedState, intentHash, planActions } from './diff';
+import { fileLease, StatusStore, type DeploymentStatus } from './status';
+import { backoff, limiter, sleep } from './util';
+
+export interface RectifyOptions {
+  filters?: ResolvedFilters;
+  /** Delete deployments that are no longer intended (otherwise only when the cluster allows it). */
+  prune?: boolean;
+  /** Redeploy even when unchanged, and release held changes: true for all in scope, or these deployment IDs. */
+  force?: boolean | ReadonlySet<string>;
+  /** Readiness timeout for each action; by default from the deployment's Startup settings. */
+  timeoutMs?: number;
+  /** Who holds the cluster leases (for messages). */
+  holder?: string;
+  observer?: RectifyObserver;
+  signal?: AbortSignal;
+}
+
+export interface RectifyObserver {
+  plan?(plan: RectifyPlan): void;
+  actionStart?(action: Action): void;
+  actionDone?(outcome: ActionOutcome): void;
+  progress?(action: Action, p: Progress): void;
+}
+
+interface ClusterScope {
+  name: string;
+  def: Cluster;
+  scheduler?: Scheduler;
+  lease?: Lease;
+}
+
+const LEASE_TTL_MS = 30_000;
+const MAX_ACTION_TIMEOUT_MS = 20 * 60_000;
+
+function defaultTimeout(a: Action): number {
+  const st = a.post?.spec.Startup;
+  const secs = (st?.ConnectDelay ?? 0) + (st?.Timeout || 60);
+  return Math.min(MAX_ACTION_TIMEOUT_MS, Math.max(30_000, secs * 2000));
+}
+
+/**
+ * The rectifier: intended (GDM expanded with defs) against actual (every
+ * cluster's scheduler, read concurrently) → a plan of actions → applied one
+ * action per deployment, a bounded number at a time per scheduler, with
+ * retries, readiness gating and outcomes remembered between passes.
+ */
+export class Rectifier {
+  readonly status: StatusStore;
+
+  constructor(
+    private readonly sous: Sous,
+    private readonly backend: StateBackend,
+    /** Where outcomes and leases are kept (beside the state, never inside the GDM). */
+    readonly statusDir: string,
+  ) {
+    this.status = new StatusStore(statusDir);
+  }
+
+  private clusterScopes(state: State, filters: ResolvedFilters): ClusterScope[] {
+    const defs = state.defs.Clusters ?? {};
+    if (filters.cluster && !defs[filters.cluster]) {
+      throw usageError('UNKNOWN_CLUSTER', `cluster ${JSON.stringify(filters.cluster)} is not defined`, { hints: [`known clusters: ${Object.keys(defs).join(', ') || '(none)'}`] });
+    }
+    const names = filters.cluster ? [filters.cluster] : Object.keys(defs).sort();
+    return names.map((name) => {
+      const def = defs[name];
+      const hook = (this.sous.hooks.scheduler as unknown as { get(k: string): { call(c: unknown): Scheduler | undefined } | undefined }).get(def.Kind);
+      return { name, def, scheduler: hook?.call({ name, def }) };
+    });
+  }
+
+  /** Reads intended and actual state and makes the plan; changes nothing. */
+  async plan(opts: RectifyOptions = {}): Promise<{ plan: RectifyPlan; state: State; scopes: ClusterScope[]; actual: DeployState[] }> {
+    const filters = opts.filters ?? {};
+    const state = await this.backend.read();
+    const scopes = this.clusterScopes(state, filters);
+    const inScope = (d: DeployState) => matchesDeployment(filters, d.manifestID, d.cluster);
+    const intended = intendedDeployments(state).map(intendedState).filter(inScope);
+    const errors: RectifyPlan['errors'] = [];
+    const read = new Set<string>();
+    const actual: DeployState[] = [];
+    await Promise.all(
+      scopes.map(async (s) => {
+        if (!s.scheduler) {
+          errors.push({ cluster: s.name, code: 'UNKNOWN_CLUSTER_KIND', message: `no scheduler plugin handles clusters of kind ${JSON.stringify(s.def.Kind)} (cluster ${s.name})` });
+          return;
+        }
+        try {
+          const got = await s.scheduler.actual();
+          actual.push(...got.filter((d) => d.cluster === s.name && inScope(d)));
+          read.add(s.name);
+        } catch (e) {
+          const se = toSousError(e, 'SCHEDULER_UNREACHABLE');
+          errors.push({ cluster: s.name, code: se.code, message: `cannot read cluster ${s.name}: ${se.message}` });
+        }
+      }),
+    );
+    const force = opts.force === true ? new Set(intended.map((d) => d.id)) : opts.force || undefined;
+    let plan = planActions(intended, actual, {
+      clustersRead: read,
+      prune: (c) => Boolean(opts.prune) || Boolean(state.defs.Clusters?.[c]?.AllowPrune),
+      force,
+      revision: state.revision,
+    });
+    plan.errors.push(...errors.sort((a, b) => a.cluster.localeCompare(b.cluster)));
+    await this.applyHolds(plan, force);
+    plan = await this.sous.hooks.plan.promise(plan);
+    return { plan, state, scopes, actual };
+  }
+
+  /** Moves changes that failed too often in a row (at the same intent) out of the plan. */
+  private async applyHolds(plan: RectifyPlan, force: ReadonlySet<string> | undefined): Promise<void> {
+    const limit = this.sous.config.rectify.holdAfterFailures;
+    const byCluster = new Map<string, Record<string, DeploymentStatus>>();
+    const keep: Action[] = [];
+    for (const a of plan.actions) {
+      if (a.kind === 'report-removed' || !a.post || force?.has(a.deploymentID)) {
+        keep.push(a);
+        continue;
+      }
+      if (!byCluster.has(a.cluster)) byCluster.set(a.cluster, await this.status.load(a.cluster));
+      const rec = byCluster.get(a.cluster)![a.deploymentID];
+      if (rec && rec.intent === intentHash(a.post) && rec.failures >= limit) {
+        plan.held.push({ action: a, failures: rec.failures, lastError: rec.message ?? '' });
+      } else keep.push(a);
+    }
+    plan.actions = keep;
+  }
+
+  private async takeLeases(scopes: ClusterScope[], holder: string, plan: RectifyPlan): Promise<void> {
+    for (const s of scopes) {
+      if (!s.scheduler || !plan.actions.some((a) => a.cluster === s.name)) continue;
+      const lease = s.scheduler.lease ? await s.scheduler.lease(holder, LEASE_TTL_MS) : await fileLease(path.join(this.statusDir, 'leases'), s.name, holder, LEASE_TTL_MS);
+      if (lease) s.lease = lease;
+      else {
+        plan.errors.push({ cluster: s.name, code: 'CLUSTER_LEASED', message: `another rectifier is acting on cluster ${s.name}; its actions wait for the next pass` });
+        plan.actions = plan.actions.filter((a) => a.cluster !== s.name);
+      }
+    }
+  }
+
+  /** One rectify pass. */
+  async run(opts: RectifyOptions = {}): Promise<RectifyResult> {
+    const started = Date.now();
+    const { plan, scopes } = await this.plan(opts);
+    const holder = opts.holder ?? `${os.hostname()}:${process.pid}`;
+    await this.takeLeases(scopes, holder, plan);
+    opts.observer?.plan?.(plan);
+    const outcomes: ActionOutcome[] = [];
+    try {
+      for (const h of plan.held) await this.announceHeld(h.action, h.failures, h.lastError);
+      const byCluster = new Map<string, Action[]>();
+      for (const a of plan.actions) byCluster.set(a.cluster, [...(byCluster.get(a.cluster) ?? []), a]);
+      await Promise.all(
+        [...byCluster.entries()].map(async ([cluster, actions]) => {
+          const scope = scopes.find((s) => s.name === cluster)!;
+          const limit = limiter(this.sous.config.rectify.concurrency);
+          const renew = scope.lease ? setInterval(() => void scope.lease!.renew(), LEASE_TTL_MS / 3) : undefined;
+          try {
+            await Promise.all(actions.map((a) => limit(async () => outcomes.push(await this.applyOne(scope, a, opts)))));
+          } finally {
+            if (renew) clearInterval(renew);
+          }
+        }),
+      );
+    } finally {
+      await Promise.all(scopes.map((s) => s.lease?.release()));
+    }
+    outcomes.sort((a, b) => a.action.deploymentID.localeCompare(b.action.deploymentID));
+    const result: RectifyResult = { plan, outcomes, startedAt: new Date(started).toISOString(), durationMs: Date.now() - started };
+    await this.sous.hooks.rectified.promise(result);
+    return result;
+  }
+
+  private async applyOne(scope: ClusterScope, action: Action, opts: RectifyOptions): Promise<ActionOutcome> {
+    const t0 = Date.now();
+    opts.observer?.actionStart?.(action);
+    const prevStatus = (await this.status.load(action.cluster))[action.deploymentID];
+    if (action.kind === 'report-removed') {
+      const outcome: ActionOutcome = { action, resolution: 'not deleted', status: 'Active', message: action.reason, attempts: 0, durationMs: 0 };
+      if (!prevStatus?.removedNotified) {
+        await this.event('rectify.removed', action, { reason: action.reason, instances: action.prior?.spec.NumInstances ?? 0 });
+        await this.status.update(action.cluster, action.deploymentID, (p) => ({ ...(p ?? baseStatus(action)), removedNotified: true, at: new Date().toISOString() }));
+      }
+      opts.observer?.actionDone?.(outcome);
+      return outcome;
+    }
+    const intent = action.post ? intentHash(action.post) : 'deleted';
+    if (prevStatus && prevStatus.status === 'Active' && prevStatus.intent === intent && action.prior && !action.force) {
+      await this.event('rectify.drift', action, { intended: snapshot(action.post), actual: snapshot(action.prior), differences: action.reason.split(', '), action: action.kind });
+    }
+    await this.sous.hooks.beforeAction.promise(action);
+    const retries = this.sous.config.rectify.retries;
+    let attempts = 0;
+    let outcome: ActionOutcome;
+    for (;;) {
+      attempts++;
+      try {
+        outcome = await scope.scheduler!.apply(action, {
+          signal: opts.signal,
+          timeoutMs: opts.timeoutMs ?? defaultTimeout(action),
+          onProgress: (p) => opts.observer?.progress?.(action, p),
+        });
+        outcome.attempts = attempts;
+        break;
+      } catch (e) {
+        const se = toSousError(e, 'SCHEDULER_ERROR');
+        if (se.details?.retryable === true && attempts <= retries && !opts.signal?.aborted) {
+          await sleep(backoff(attempts));
+          continue;
+        }
+        outcome = { action, resolution: action.kind === 'create' ? 'not created' : action.kind === 'delete' ? 'not deleted' : 'not updated', status: 'Failed', message: `${se.message} [${se.code}]`, attempts, durationMs: 0 };
+        await this.sous.hooks.failed.promise(action, se);
+        break;
+      }
+    }
+    outcome.durationMs = Date.now() - t0;
+    const rec = await this.status.update(action.cluster, action.deploymentID, (p) => {
+      if (action.kind === 'delete' && outcome.status !== 'Failed') return undefined;
+      const sameIntent = p?.intent === intent;
+      return {
+        ...baseStatus(action),
+        intent,
+        version: action.post?.spec.Version,
+        status: outcome.status,
+        resolution: outcome.resolution,
+        message: outcome.message,
+        failures: outcome.status === 'Failed' ? (sameIntent ? p!.failures : 0) + 1 : 0,
+        heldNotified: sameIntent && outcome.status === 'Failed' ? p?.heldNotified : undefined,
+        at: new Date().toISOString(),
+      };
+    });
+    await this.sous.hooks.afterAction.promise(outcome);
+    if (action.kind === 'create' || action.kind === 'update' || action.kind === 'scale') {
+      if (outcome.status === 'Active') {
+        await this.event('deploy.succeeded', action, { digest: action.post?.spec.Digest, previousVersion: action.prior?.spec.Version, resolution: outcome.resolution, instances: action.post?.spec.NumInstances ?? 0, durationMs: outcome.durationMs });
+      } else if (outcome.status === 'Failed') {
+        await this.event('deploy.failed', action, {
+          phase: 'rectify',
+          error: { code: /\[([A-Z_]+)\]$/.exec(outcome.message ?? '')?.[1] ?? 'DEPLOY_FAILED', message: outcome.message ?? 'failed' },
+          attempts,
+          digest: action.post?.spec.Digest,
+          previousVersion: action.prior?.spec.Version,
+          durationMs: outcome.durationMs,
+        });
+        if (rec && rec.failures >= this.sous.config.rectify.holdAfterFailures) await this.announceHeld(action, rec.failures, rec.message ?? '');
+      }
+    }
+    opts.observer?.actionDone?.(outcome);
+    return outcome;
+  }
+
+  private async announceHeld(action: Action, failures: number, lastError: string): Promise<void> {
+    const rec = (await this.status.load(action.cluster))[action.deploymentID];
+    if (rec?.heldNotified) return;
+    await this.event('rectify.held', action, { failures, error: { code: 'DEPLOY_HELD', message: lastError || 'failed repeatedly' }, action: action.kind });
+    await this.status.update(action.cluster, action.deploymentID, (p) => (p ? { ...p, heldNotified: true } : p));
+  }
+
+  private async event(type: string, action: Action, fields: Record<string, unknown>): Promise<void> {
+    const d = action.post ?? action.prior!;
+    await this.sous.emit(type, {
+      deploymentID: action.deploymentID,
+      manifestID: formatManifestID(d.manifestID),
+      cluster: action.cluster,
+      version: d.spec.Version ?? '',
+      owners: d.owners,
+      user: this.sous.config.user,
+      links: {},
+      ...fields,
+    });
+  }
+}
+
+function baseStatus(action: Action): DeploymentStatus {
+  return { id: action.deploymentID, cluster: action.cluster, intent: '', status: 'Pending', resolution: 'coming', failures: 0, at: new Date().toISOString() };
+}
+
+function snapshot(d: DeployState | undefined): Record<string, unknown> {
+  if (!d) return {};
+  return { version: d.spec.Version, digest: d.spec.Digest, instances: d.spec.NumInstances ?? 0, status: d.status };
+}
+
+
