@@ -30,6 +30,13 @@ export function checkRelativePath(p: string, what: string): void {
 export function manifestPath(mid: ManifestID): string {
   const id = formatManifestID(mid);
   checkRelativePath(id, 'manifest ID');
+  // The file name must read back as the same ID (a flavor or dir holding "~" would not).
+  const back = parseManifestID(id);
+  if (back.source.repo !== mid.source.repo || back.source.dir !== mid.source.dir || back.flavor !== mid.flavor) {
+    throw usageError('INVALID_MANIFEST_ID', `manifest ID ${JSON.stringify(id)} would not read back as the same repo, dir and flavor`, {
+      hints: ['Repos, dirs and flavors cannot contain "~"'],
+    });
+  }
   return `${MANIFESTS_DIR}/${id}.yaml`;
 }
 
