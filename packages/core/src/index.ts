@@ -36,3 +36,5 @@ export * from './deploy/update';
 export * from './deploy/deploy';
 export { CoreVerifyPlugin } from './deploy/verify-plugin';
 export * from './rectify/loop';
+export * from './events';
+export * from './rectify/memory-scheduler';
