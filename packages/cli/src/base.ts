@@ -43,7 +43,14 @@ export abstract class SousCommand extends Command {
     } catch (err) {
       // Whatever fails while parsing (an arg's own parse function throws a plain Error) is a usage error, not an internal one.
       if (err instanceof Errors.CLIError || (err as { code?: string }).code === 'EEXIT') throw err;
-      const { usageError } = await import('@sous/core');
+      const { usageError, closest } = await import('@sous/core');
+      // oclif parses arguments before it checks flag names: an unknown flag explains a bad argument better.
+      const known = Object.keys({ ...SousCommand.baseFlags, ...((cmd as unknown as typeof SousCommand).flags ?? {}), json: true });
+      const unknown = this.argv.map((a) => /^--([A-Za-z0-9][A-Za-z0-9-]*)/.exec(a)?.[1]).find((n) => n !== undefined && !known.includes(n));
+      if (unknown) {
+        const near = closest(unknown, known);
+        throw usageError('UNKNOWN_FLAG', `Nonexistent flag: --${unknown}`, { hints: [...(near ? [`did you mean --${near}?`] : []), `See: sous ${(this.id ?? '').replace(/:/g, ' ')} --help`] });
+      }
       throw usageError(parseErrorCode(err as Error), cleanOclifMessage((err as Error).message), { hints: [`See: sous ${(this.id ?? '').replace(/:/g, ' ')} --help`], cause: err });
     }
     const f = parsed.flags as { config?: string; debug?: boolean; verbose?: boolean };
@@ -125,7 +132,15 @@ export abstract class SousCommand extends Command {
     const { toSousError, usageError } = await import('@sous/core');
     let e: SousError;
     if (err instanceof Errors.CLIError && !(err as unknown as { code?: string }).code?.match(/^[A-Z_]+$/)) {
-      e = usageError(parseErrorCode(err), cleanOclifMessage(err.message), { hints: [`See: sous ${(this.id ?? '').replace(/:/g, ' ')} --help`] });
+      const code = parseErrorCode(err);
+      const hints = [`See: sous ${(this.id ?? '').replace(/:/g, ' ')} --help`];
+      const unknown = code === 'UNKNOWN_FLAG' ? /--?([A-Za-z0-9-]+)/.exec(err.message.replace(/^.*flags?:/i, ''))?.[1] : undefined;
+      if (unknown) {
+        const { closest } = await import('@sous/core');
+        const near = closest(unknown, Object.keys((this.constructor as typeof SousCommand).flags ?? {}).concat(Object.keys(SousCommand.baseFlags), ['json']));
+        if (near) hints.unshift(`did you mean --${near}?`);
+      }
+      e = usageError(code, cleanOclifMessage(err.message), { hints });
     } else if ((err as { code?: string }).code === 'EEXIT') {
       throw err;
     } else {
@@ -154,9 +169,10 @@ function parseErrorCode(err: Error): string {
 function cleanOclifMessage(m: string): string {
   return m
     .split('\n')
-    .filter((l) => !/^\s*See more help with/.test(l))
-    .join('\n')
-    .trim();
+    .filter((l) => !/^\s*See more help with/.test(l) && !/^The following errors? occurred:$/.test(l.trim()))
+    .map((l) => l.trim())
+    .filter(Boolean)
+    .join('\n');
 }
 
 export function formatError(e: SousError, debug: boolean): string {
