@@ -37,6 +37,22 @@ function deployDifferences(prior: DeploySpec, post: DeploySpec): string[] {
   return out;
 }
 
+/** Structural equality of plain JSON data, without allocating (the common case: nothing changed). */
+export function deepEqual(a: unknown, b: unknown): boolean {
+  if (a === b) return true;
+  if (typeof a !== 'object' || typeof b !== 'object' || a === null || b === null) return false;
+  if (Array.isArray(a)) {
+    if (!Array.isArray(b) || a.length !== b.length) return false;
+    for (let i = 0; i < a.length; i++) if (!deepEqual(a[i], b[i])) return false;
+    return true;
+  }
+  if (Array.isArray(b)) return false;
+  const ka = Object.keys(a as object);
+  if (ka.length !== Object.keys(b as object).length) return false;
+  for (const k of ka) if (!deepEqual((a as Record<string, unknown>)[k], (b as Record<string, unknown>)[k])) return false;
+  return true;
+}
+
 /** A stable hash of what an intended deployment asks for: a held change is released when it changes. */
 export function intentHash(s: DeployState): string {
   const spec = s.spec;
@@ -45,6 +61,13 @@ export function intentHash(s: DeployState): string {
     JSON.stringify([s.kind, s.owners, spec.Version ?? '', spec.Digest ?? '', resourcesOf(spec), norm(spec.Env), norm(spec.Volumes), norm(spec.Startup), norm(spec.Args), norm(spec.Metadata), spec.NumInstances ?? 0, spec.Schedule ?? '']),
   );
   return h.digest('hex').slice(0, 24);
+}
+
+function sameOwners(a: string[], b: string[]): boolean {
+  if (a.length !== b.length) return false;
+  const sa = [...a].sort();
+  const sb = [...b].sort();
+  return sa.every((x, i) => x === sb[i]);
 }
 
 export interface DiffOptions {
@@ -87,11 +110,15 @@ export function planActions(intended: DeployState[], actual: DeployState[], opts
       actions.push({ kind: 'create', deploymentID: post.id, cluster: post.cluster, reason: `new deployment of ${post.spec.Version} (${post.spec.NumInstances ?? 0} instance(s))`, post });
       continue;
     }
+    if (!forced && prior.status !== 'Failed' && prior.kind === post.kind && deepEqual(prior.spec, post.spec) && sameOwners(prior.owners, post.owners)) {
+      unchanged.push(post.id);
+      continue;
+    }
     const diffs = deployDifferences(prior.spec, post.spec);
     if (prior.status === 'Failed') diffs.push(`the current deploy failed${prior.message ? `: ${prior.message}` : ''}`);
     const requestDiffs: string[] = [];
     if (prior.kind !== post.kind) requestDiffs.push(`kind ${prior.kind} → ${post.kind}`);
-    if (norm([...prior.owners].sort()) !== norm(post.owners)) requestDiffs.push('owners');
+    if (!sameOwners(prior.owners, post.owners)) requestDiffs.push('owners');
     if ((prior.spec.Schedule ?? '') !== (post.spec.Schedule ?? '')) requestDiffs.push('schedule');
     const pi = prior.spec.NumInstances ?? 0;
     const qi = post.spec.NumInstances ?? 0;

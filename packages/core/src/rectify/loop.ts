@@ -84,10 +84,12 @@ export class RectifyLoop {
 export async function watchStateRefs(stateDir: string, onChange: () => void): Promise<{ close(): Promise<void> }> {
   const chokidar = await import('chokidar');
   const gitDir = path.join(stateDir, '.git');
-  const watcher = chokidar.watch([path.join(gitDir, 'refs', 'heads'), path.join(gitDir, 'packed-refs'), path.join(gitDir, 'HEAD')], {
+  // A ref moves by renaming `<ref>.lock` over it, which some watchers report
+  // only for the lock file: so lock files count too, and the reflog (appended
+  // on every update) is watched as well. An extra pass costs little.
+  const watcher = chokidar.watch([path.join(gitDir, 'refs', 'heads'), path.join(gitDir, 'packed-refs'), path.join(gitDir, 'HEAD'), path.join(gitDir, 'logs')], {
     ignoreInitial: true,
-    ignored: (p: string) => p.endsWith('.lock'),
-    depth: 5,
+    depth: 6,
   });
   watcher.on('all', () => onChange());
   await new Promise<void>((resolve) => watcher.once('ready', () => resolve()));
