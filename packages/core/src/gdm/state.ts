@@ -16,6 +16,8 @@ export interface StoredManifest {
   readonly manifest: Manifest;
   /** The file as stored, so a rewrite keeps what did not change. */
   readonly text: string;
+  /** The git blob id of the file: a content ETag. */
+  readonly blob: string;
 }
 
 /** A problem with one file of the state that did not stop the rest from being read. */
@@ -30,6 +32,8 @@ export interface State {
   readonly revision: string;
   readonly defs: Defs;
   readonly defsText: string;
+  /** The git blob id of defs.yaml: a content ETag. */
+  readonly defsBlob: string;
   readonly manifests: ReadonlyMap<string, StoredManifest>;
   readonly flaws: readonly StateFlaw[];
 }
@@ -143,7 +147,7 @@ export class Gdm {
         }
         if (parsed instanceof SousError || isSousError(parsed)) throw parsed;
         const key = manifestKey(id);
-        manifests.set(key, { id, key, path: e.path, manifest: clone(parsed), text });
+        manifests.set(key, { id, key, path: e.path, manifest: clone(parsed), text, blob: e.sha });
       } catch (err) {
         const se = isSousError(err) ? err : new SousError('MANIFEST_INVALID', String(err));
         flaws.push({ path: e.path, code: se.code, message: se.message });
@@ -154,7 +158,7 @@ export class Gdm {
         if (!defs.Clusters?.[c]) flaws.push({ path: m.path, code: 'UNKNOWN_CLUSTER', message: `${m.path}: cluster ${JSON.stringify(c)} is not defined in defs.yaml` });
       }
     }
-    return { revision, defs, defsText, manifests, flaws };
+    return { revision, defs, defsText, defsBlob: defsEntry?.sha ?? '', manifests, flaws };
   }
 
   /** The file change that stores `manifest` (validated, in the original's layout and spelling). */

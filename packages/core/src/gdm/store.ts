@@ -61,6 +61,9 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
  * brought up to date after each write for people who look at the files.
  */
 export class GdmStore {
+  /** Writes from one process go one at a time: they would only race each other's compare-and-swap. */
+  private writeChain: Promise<unknown> = Promise.resolve();
+
   private constructor(
     readonly dir: string,
     readonly branch: string,
@@ -178,12 +181,15 @@ export class GdmStore {
   async write(changes: FileChange[], opts: WriteOptions): Promise<{ revision: string; changed: boolean }> {
     if (changes.length === 0) return { revision: opts.base, changed: false };
     for (const c of changes) checkRelativePath(c.path, 'path');
-    if (this.remote) {
-      return this.withLock(() => this.writeAndPush(changes, opts));
-    }
-    const r = await this.commitLocal(changes, opts);
-    if (r.changed) await this.syncWorktree(false);
-    return r;
+    const run = async () => {
+      if (this.remote) return this.withLock(() => this.writeAndPush(changes, opts));
+      const r = await this.commitLocal(changes, opts);
+      if (r.changed) await this.syncWorktree(false);
+      return r;
+    };
+    const next = this.writeChain.then(run, run);
+    this.writeChain = next.catch(() => undefined);
+    return next;
   }
 
   private async commitLocal(changes: FileChange[], opts: WriteOptions): Promise<{ revision: string; changed: boolean }> {
