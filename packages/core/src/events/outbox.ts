@@ -258,3 +258,38 @@ export class NotifierOutbox {
     return out;
   }
 }
+
+/** What the outbox holds for one notifier: for tools that show delivery state. */
+export interface OutboxReport {
+  key: string;
+  dir: string;
+  /** notifier.json: the type, name and destination (no secrets). */
+  notifier: Record<string, unknown>;
+  pending: DeliveryRecord[];
+  failed: DeliveryRecord[];
+  attempts: AttemptRecord[];
+}
+
+/** Reads every notifier's outbox under `root` (default $XDG_DATA_HOME/sous/outbox), optionally of one type. */
+export async function inspectOutbox(root: string = defaultOutboxDir(), type?: string): Promise<OutboxReport[]> {
+  let keys: string[];
+  try {
+    keys = (await fs.promises.readdir(root, { withFileTypes: true })).filter((d) => d.isDirectory()).map((d) => d.name);
+  } catch {
+    return [];
+  }
+  const out: OutboxReport[] = [];
+  for (const key of keys.sort()) {
+    const dir = path.join(root, key);
+    let notifier: Record<string, unknown> = {};
+    try {
+      notifier = JSON.parse(await fs.promises.readFile(path.join(dir, 'notifier.json'), 'utf8')) as Record<string, unknown>;
+    } catch {
+      continue;
+    }
+    if (type && notifier.type !== type) continue;
+    const ob = new NotifierOutbox(dir);
+    out.push({ key, dir, notifier, pending: await ob.pending(), failed: await ob.failed(), attempts: await ob.attempts() });
+  }
+  return out;
+}
