@@ -1,1 +1,10 @@
-export {};
+export { ContractsPlugin, contracts } from './plugin';
+export { CONTRACT_CODES, type ContractCode } from './codes';
+export { STANDARD_CONTRACTS, checkContractsOptions, resolveOptions, type StandardContract, type ContractsOptions, type ResolvedContractsOptions, type HttpContract, type CommandContract } from './options';
+export { startupSettings, type StartupSettings, type ReportWithClusters } from './startup';
+export { runContracts, SERVICE_KINDS, WORKER_KINDS, type RunInput } from './run';
+export { REQUIRED_LABELS } from './standard';
+export { CONTRACT_LABELS, removeStrayContainers, liveContainers } from './cleanup';
+export { engineAddress, connect, DEFAULT_DOCKER_HOST, type EngineAddress } from './engine';
+export { renderContractResults, type RenderOptions } from './render';
+export type { ContractOutcome } from './result';
