@@ -1,1 +1,10 @@
-export {};
+export { DockerPlugin, docker, DOCKERFILE_STACK, type DockerPluginOptions } from './plugin';
+export { connectEngine, pingEngine, resolveDockerHost, engineAddress, engineUnreachable, engineError, isUnreachable, DEFAULT_DOCKER_HOST, type EngineAddress } from './engine';
+export { buildWithEngine, repositoryOf } from './build';
+export { publishImage, pushTag } from './publish';
+export { registryDigest, splitRepository, registryBaseURL, MANIFEST_ACCEPT } from './registry';
+export { makeContext, listContext, GENERATED_DOCKERFILE, type BuildContext } from './context';
+export { IgnoreMatcher, parseIgnore, readDockerignore } from './dockerignore';
+export { externalImages, instructions } from './dockerfile';
+export { baseImageInputs, ABSENT } from './inputs';
+export { readMessages, type EngineMessage } from './stream';

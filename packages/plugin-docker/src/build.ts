@@ -1,0 +1,126 @@
+import type { Readable } from 'node:stream';
+import type Dockerode from 'dockerode';
+import { failure, isSousError, type BuildRequest, type BuiltImage, type SousError } from '@sous/core';
+import { makeContext } from './context';
+import { engineError } from './engine';
+import { BuildTracker, type FailedStep } from './progress';
+import { readMessages } from './stream';
+import { openSession, type Session } from './session';
+
+/** `registry/name` of a tagged reference (`registry/name:tag` or `registry/name@digest`). */
+export function repositoryOf(ref: string): string {
+  const at = ref.indexOf('@');
+  const noDigest = at >= 0 ? ref.slice(0, at) : ref;
+  const colon = noDigest.lastIndexOf(':');
+  return colon > noDigest.lastIndexOf('/') ? noDigest.slice(0, colon) : noDigest;
+}
+
+function dial<T>(docker: Dockerode, opts: { path: string } & Record<string, unknown>): Promise<T> {
+  return new Promise((resolve, reject) => {
+    docker.modem.dial(opts, (err, data) => (err ? reject(err) : resolve(data as T)));
+  });
+}
+
+function stepError(step: FailedStep, dockerfile: string): SousError {
+  const exit = /exit code: (\d+)/.exec(step.error);
+  const why = exit ? `exit code ${exit[1]}` : step.error;
+  const meta = /^\[internal\] load metadata for (.+)$/.exec(step.name);
+  if (meta) {
+    return failure('BASE_IMAGE_UNAVAILABLE', `the engine cannot find the base image ${meta[1]}: ${step.error}`, {
+      hints: [`Make ${meta[1]} available to the engine (build, load or pull it, or push it to a registry the engine reaches), or change the FROM line in ${dockerfile}`],
+      details: { step: step.name, error: step.error, logs: step.lines },
+    });
+  }
+  const output = step.lines.length ? `\n${step.lines.map((l) => `  | ${l}`).join('\n')}` : ' (no output)';
+  return failure('BUILD_STEP_FAILED', `the build step ${step.name} failed with ${why}; its last output:${output}`, {
+    hints: [`Fix the step in ${dockerfile} and build again; every step's output streams as progress while the build runs`],
+    details: { step: step.name, error: step.error, logs: step.lines },
+  });
+}
+
+function buildError(message: string, dockerfile: string): SousError {
+  if (/dockerfile parse error|unknown instruction|failed to parse|syntax error/i.test(message)) {
+    return failure('DOCKERFILE_INVALID', `${dockerfile} cannot be read by the builder: ${message}`, {
+      hints: [`Fix ${dockerfile}; the Dockerfile reference is at https://docs.docker.com/reference/dockerfile/`],
+      details: { error: message },
+    });
+  }
+  return failure('BUILD_FAILED', `the image build failed: ${message}`, { hints: ['Run the build with -v to see every step as it runs'], details: { error: message } });
+}
+
+/** Removes the request's tags that point at `imageId`, so a failed build leaves no half-tagged result. */
+async function untag(docker: Dockerode, tags: readonly string[], imageId: string): Promise<void> {
+  for (const t of tags) {
+    try {
+      const info = await docker.getImage(t).inspect();
+      if (info.Id === imageId) await docker.getImage(t).remove({ noprune: true });
+    } catch {
+      // Not there (or already gone): nothing to undo.
+    }
+  }
+}
+
+/**
+ * Builds a plan with the engine's BuildKit builder: streams the context,
+ * tags the image with every requested tag, and reports progress as it goes.
+ */
+export async function buildWithEngine(docker: Dockerode, req: BuildRequest): Promise<BuiltImage> {
+  const { plan, tags } = req;
+  const commitTime = req.workspace.context?.commitTime;
+  const context = await makeContext(plan, { mtime: commitTime ? new Date(commitTime) : undefined });
+  const dockerfileLabel = context.dockerfile === 'Dockerfile' ? `${plan.contextDir}/Dockerfile` : `the ${plan.stack} stack's Dockerfile`;
+  req.onProgress?.({ phase: 'build', message: `context: ${context.entries.length} entries from ${plan.contextDir}` });
+
+  let contextError: unknown;
+  context.stream.on('error', (e) => (contextError ??= e));
+  const tracker = new BuildTracker(req.onProgress);
+  let session: Session | undefined;
+  try {
+    if (Object.keys(plan.secrets).length) session = await openSession(docker, { secrets: plan.secrets });
+    const query: Record<string, unknown> = {
+      t: tags,
+      version: '2',
+      dockerfile: context.dockerfile,
+      buildargs: plan.buildArgs,
+      labels: plan.labels,
+      ...(plan.target ? { target: plan.target } : {}),
+      ...(req.workspace.config.build?.platform ? { platform: req.workspace.config.build.platform } : {}),
+      ...(session ? { session: session.id } : {}),
+    };
+    const stream = await dial<Readable>(docker, {
+      path: '/build?',
+      method: 'POST',
+      file: context.stream,
+      options: query,
+      isStream: true,
+      statusCodes: { 200: true, 400: 'bad parameter', 500: 'server error' },
+    });
+    await readMessages(stream, (m) => tracker.message(m));
+  } catch (e) {
+    context.stream.destroy();
+    if (tracker.imageId) await untag(docker, tags, tracker.imageId);
+    if (contextError) throw contextFailure(contextError, plan.contextDir);
+    if (isSousError(e)) throw e;
+    const mapped = engineError(docker, e);
+    if (isSousError(mapped)) throw mapped;
+    const json = (e as { json?: { message?: string } }).json;
+    throw buildError(json?.message ?? (e instanceof Error ? e.message : String(e)), dockerfileLabel);
+  } finally {
+    session?.close();
+  }
+  if (contextError) throw contextFailure(contextError, plan.contextDir);
+  if (tracker.error || !tracker.imageId) {
+    if (tracker.imageId) await untag(docker, tags, tracker.imageId);
+    const step = tracker.failedStep();
+    if (step) throw stepError(step, dockerfileLabel);
+    throw buildError(tracker.error ?? 'the engine reported no image', dockerfileLabel);
+  }
+  return { id: tracker.imageId, name: repositoryOf(tags[0]), tags: [...tags], labels: { ...plan.labels }, contentKey: req.contentKey };
+}
+
+function contextFailure(e: unknown, dir: string): SousError {
+  return failure('BUILD_CONTEXT_UNREADABLE', `cannot read the build context in ${dir}: ${e instanceof Error ? e.message : String(e)}`, {
+    hints: ['Check the files under the application directory are readable, or leave them out with .dockerignore'],
+    cause: e,
+  });
+}

@@ -1,0 +1,95 @@
+import * as crypto from 'node:crypto';
+import * as fs from 'node:fs';
+import type { Duplex } from 'node:stream';
+import * as grpc from '@grpc/grpc-js';
+import type Dockerode from 'dockerode';
+import * as protobuf from 'protobufjs';
+import { failure } from '@sous/core';
+
+/**
+ * A BuildKit session: a gRPC server Sous runs over a connection the engine
+ * opened (`POST /session`, upgraded to h2c). The builder calls back into it
+ * for what must never be in the context or the image: secrets. It also
+ * answers the engine's health checks, without which it drops the session.
+ */
+export interface Session {
+  readonly id: string;
+  close(): void;
+}
+
+const root = protobuf.Root.fromJSON({
+  nested: {
+    GetSecretRequest: { fields: { ID: { type: 'string', id: 1 }, annotations: { keyType: 'string', type: 'string', id: 2 } as protobuf.IField } },
+    GetSecretResponse: { fields: { data: { type: 'bytes', id: 1 } } },
+    HealthCheckRequest: { fields: { service: { type: 'string', id: 1 } } },
+    HealthCheckResponse: { fields: { status: { type: 'int32', id: 1 } } },
+  },
+});
+
+function unary(pathName: string, req: string, res: string): grpc.MethodDefinition<object, object> {
+  const reqT = root.lookupType(req);
+  const resT = root.lookupType(res);
+  return {
+    path: pathName,
+    requestStream: false,
+    responseStream: false,
+    requestSerialize: (m: object) => Buffer.from(reqT.encode(reqT.fromObject(m)).finish()),
+    requestDeserialize: (b: Buffer) => reqT.toObject(reqT.decode(b)),
+    responseSerialize: (m: object) => Buffer.from(resT.encode(resT.fromObject(m)).finish()),
+    responseDeserialize: (b: Buffer) => resT.toObject(resT.decode(b)),
+  };
+}
+
+const SECRETS = { GetSecret: unary('/moby.buildkit.secrets.v1.Secrets/GetSecret', 'GetSecretRequest', 'GetSecretResponse') };
+const HEALTH = { Check: unary('/grpc.health.v1.Health/Check', 'HealthCheckRequest', 'HealthCheckResponse') };
+const SERVING = 1;
+
+/** Opens a session that hands the builder the given secrets (id → file path), read when a step asks. */
+export async function openSession(docker: Dockerode, opts: { secrets: Record<string, string> }): Promise<Session> {
+  for (const [id, file] of Object.entries(opts.secrets)) {
+    try {
+      await fs.promises.access(file, fs.constants.R_OK);
+    } catch {
+      throw failure('BUILD_SECRET_UNREADABLE', `the build secret ${JSON.stringify(id)} names ${file}, which cannot be read`, {
+        hints: ['Check the path the stack or sous.config.ts gives for the secret'],
+      });
+    }
+  }
+  const id = crypto.randomUUID();
+  const methods = [SECRETS.GetSecret.path, HEALTH.Check.path];
+  const socket = await new Promise<Duplex>((resolve, reject) => {
+    docker.modem.dial(
+      {
+        method: 'POST',
+        path: '/session',
+        hijack: true,
+        headers: {
+          Upgrade: 'h2c',
+          'X-Docker-Expose-Session-Uuid': id,
+          'X-Docker-Expose-Session-Name': 'sous',
+          'X-Docker-Expose-Session-Sharedkey': id,
+          'X-Docker-Expose-Session-Grpc-Method': methods,
+        },
+        statusCodes: { 101: true, 200: true, 500: 'server error' },
+      },
+      (err, s) => (err ? reject(err) : resolve(s as Duplex)),
+    );
+  });
+  const server = new grpc.Server();
+  server.addService(SECRETS, {
+    GetSecret: (call: grpc.ServerUnaryCall<{ ID: string }, object>, cb: grpc.sendUnaryData<object>) => {
+      const file = opts.secrets[call.request.ID];
+      if (!file) return cb({ code: grpc.status.NOT_FOUND, details: `secret ${call.request.ID} not found` });
+      fs.readFile(file, (err, data) => (err ? cb({ code: grpc.status.NOT_FOUND, details: err.message }) : cb(null, { data })));
+    },
+  });
+  server.addService(HEALTH, { Check: (_c: unknown, cb: grpc.sendUnaryData<object>) => cb(null, { status: SERVING }) });
+  server.createConnectionInjector(grpc.ServerCredentials.createInsecure()).injectConnection(socket);
+  return {
+    id,
+    close: () => {
+      server.forceShutdown();
+      socket.destroy();
+    },
+  };
+}
