@@ -202,7 +202,7 @@ export class Gdm {
    * (up to `retries` times), so no accepted change is ever lost.
    */
   async update<T>(fn: (state: State) => UpdateStep<T> | Promise<UpdateStep<T>>, user: User, opts: { retries?: number } = {}): Promise<{ result: T; revision: string; changed: boolean }> {
-    const retries = opts.retries ?? 8;
+    const retries = opts.retries ?? 50;
     for (let attempt = 0; ; attempt++) {
       const state = await this.read();
       const { change, result } = await fn(state);
@@ -215,7 +215,11 @@ export class Gdm {
         const w = await this.store.write(files, { base: state.revision, user, message: change.message, reads });
         return { result, revision: w.revision, changed: w.changed };
       } catch (e) {
-        if (isSousError(e) && e.code === 'GDM_CONFLICT' && attempt < retries) continue;
+        if (isSousError(e) && e.code === 'GDM_CONFLICT' && attempt < retries) {
+          // Writers of one file that all retry at once keep colliding: spread them out.
+          await new Promise((r) => setTimeout(r, Math.random() * Math.min(10 * (attempt + 1), 250)));
+          continue;
+        }
         throw e;
       }
     }
