@@ -1,1 +1,2 @@
-export {};
+export { EmailNotifier, emailNotifier, type EmailEntry, type SmtpSettings } from './email';
+export { emailContent, type EmailContent } from './message';
