@@ -49,7 +49,7 @@ export class ConsoleNotifier implements SousPlugin {
     if (!entries.length) return;
     const write = this.opts.write ?? ((s, text) => void (s === 'stdout' ? process.stdout : process.stderr).write(text));
     sous.hooks.event.tap(this.name, (raw) => {
-      const event = asTypedEvent(raw);
+      const event = asTypedEvent(raw, { user: sous.config.user, logger: sous.logger });
       if (!event) return;
       for (const e of entries) if (routeMatches(e.route, event)) write(e.stream, consoleText(event, e.detail));
     });

@@ -4,7 +4,7 @@ import { Sous } from '../hooks/sous';
 import { isSousError, type SousError } from '../errors';
 import type { ResolvedConfig } from '../config/types';
 import type { SousEvent } from '../pipeline/types';
-import { completeEvent, emitEvent } from './emit';
+import { asTypedEvent, completeEvent, emitEvent } from './emit';
 import { EVENT_TYPES, definitionOf, type TypedEvent } from './catalogue';
 
 const config = { warnings: [], notifiers: [], user: { name: 'Alice', email: 'alice@example.com' } } as unknown as ResolvedConfig;
@@ -98,5 +98,30 @@ describe('emitEvent', () => {
     ];
     for (const input of all) events.push(completeEvent(input as never, { user }).type);
     expect(events).toEqual(all.map((e) => e.type));
+  });
+});
+
+describe('asTypedEvent', () => {
+  const warnings: string[] = [];
+  const logger = { trace() {}, debug() {}, info() {}, warn: (m: string) => void warnings.push(m), error() {}, child: () => logger };
+
+  it('completes an event raised with sous.emit once, so every notifier sees the same id', async () => {
+    const sous = new Sous(config);
+    const got: (TypedEvent | undefined)[] = [];
+    for (const name of ['a', 'b']) sous.hooks.event.tap(name, (e) => void got.push(asTypedEvent(e, { user: config.user, logger })));
+    await sous.emit('deploy.requested', { manifestID: 'github.com/acme/shop', cluster: 'prod', version: '1.0.0' });
+    expect(got[0]).toMatchObject({ type: 'deploy.requested', deploymentID: 'prod:github.com/acme/shop', user: config.user });
+    expect(got[1]).toBe(got[0]);
+  });
+
+  it('reports an event that does not match the catalogue once, and hands it to no notifier', async () => {
+    warnings.length = 0;
+    const sous = new Sous(config);
+    const got: (TypedEvent | undefined)[] = [];
+    for (const name of ['a', 'b']) sous.hooks.event.tap(name, (e) => void got.push(asTypedEvent(e, { logger })));
+    await sous.emit('build.started', { manifestID: 'github.com/acme/shop', version: '1.0.0', source: 'github.com/acme/shop', user: config.user });
+    await sous.emit('deploy.started', {});
+    expect(got).toEqual([undefined, undefined, undefined, undefined]);
+    expect(warnings).toEqual(['event build.started does not match the catalogue (schemas/events.schema.json), so no notifier gets it: event build.started: source is "github.com/acme/shop"; it must be object']);
   });
 });

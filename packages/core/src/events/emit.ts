@@ -3,6 +3,7 @@ import { SousError } from '../errors';
 import { describeErrors, validatorFor } from '../schema';
 import { closest } from '../util/text';
 import type { Sous } from '../hooks/sous';
+import type { Logger } from '../hooks/plugin';
 import type { SousEvent } from '../pipeline/types';
 import { EVENT_TYPES, definitionOf, isEventType, type EventInput, type EventOf, type EventType, type TypedEvent } from './catalogue';
 
@@ -55,7 +56,31 @@ export async function emitEvent<T extends EventType>(sous: Sous, input: EventInp
   return event;
 }
 
-/** The event if it is a catalogue event (as notifiers receive it from the `event` hook). */
-export function asTypedEvent(e: SousEvent): TypedEvent | undefined {
-  return isEventType(e.type) && typeof e.id === 'string' ? (e as unknown as TypedEvent) : undefined;
+const seen = new WeakMap<object, TypedEvent | null>();
+
+/**
+ * The event as a notifier should see it: a catalogue event, or undefined.
+ * Events raised with `sous.emit` (no id) are completed and checked here
+ * once per event, so every notifier sees the same id; one that does not
+ * match the catalogue is reported once through `logger` and not delivered.
+ */
+export function asTypedEvent(e: SousEvent, opts: { user?: { name: string; email: string }; logger?: Logger } = {}): TypedEvent | undefined {
+  if (seen.has(e)) return seen.get(e) ?? undefined;
+  let out: TypedEvent | null = null;
+  if (isEventType(e.type)) {
+    if (typeof e.id === 'string' && e.id) out = e as unknown as TypedEvent;
+    else {
+      try {
+        out = completeEvent(e as never, { user: opts.user }) as TypedEvent;
+      } catch (err) {
+        const se = err as SousError;
+        opts.logger?.warn(`event ${e.type} does not match the catalogue (schemas/events.schema.json), so no notifier gets it: ${se.message}`, {
+          code: se.code,
+          problems: (se.details?.problems as { message: string }[] | undefined)?.map((p) => p.message),
+        });
+      }
+    }
+  }
+  seen.set(e, out);
+  return out ?? undefined;
 }

@@ -105,7 +105,7 @@ export abstract class OutboxNotifier<E extends NotifierEntry> implements SousPlu
       channel.recover().catch((e: Error) => ctx.logger.warn(`cannot read the outbox: ${e.message}`, { notifier: channel.label, dir: channel.outbox.dir }));
     }
     sous.hooks.event.tapPromise(this.name, async (raw) => {
-      const event = asTypedEvent(raw);
+      const event = asTypedEvent(raw, { user: sous.config.user, logger: sous.logger });
       if (!event) return;
       await Promise.all(this.channelList.filter((c) => routeMatches(c.entry.route, event)).map((c) => c.channel.enqueue(event)));
     });
