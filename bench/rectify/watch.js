@@ -32,7 +32,7 @@ const p95 = (xs) => [...xs].sort((a, b) => a - b)[Math.min(xs.length - 1, Math.f
   let waiting;
   sous.hooks.beforeAction.tap('bench', () => waiting && waiting(process.hrtime.bigint()));
   const rectifier = new core.Rectifier(sous, gdm, path.join(dir, 'status'));
-  const loop = new core.RectifyLoop(rectifier, { filters: {}, resyncMs: 0 });
+  const loop = core.RectifyLoop.of(rectifier, { filters: {}, resyncMs: 0 });
   const watcher = await core.watchStateRefs(gdm.location, () => loop.trigger('gdm change'));
   loop.start();
   await loop.idle();

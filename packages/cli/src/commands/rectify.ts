@@ -50,7 +50,7 @@ export default class Rectify extends SousCommand {
       }
       return r;
     }
-    const loop = new core.RectifyLoop(rectifier, {
+    const loop = core.RectifyLoop.of(rectifier, {
       filters,
       prune: flags.prune,
       resyncMs: flags.resync ?? config.rectify.resyncSeconds * 1000,

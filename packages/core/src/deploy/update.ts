@@ -15,6 +15,8 @@ export interface UpdateOptions {
   cluster: string;
   version: string;
   user: User;
+  /** Checked against the state the change applies to (an HTTP precondition, say); throw to refuse. */
+  expect?: (state: State) => void;
 }
 
 export interface UpdateResult {
@@ -91,6 +93,7 @@ export async function updateDeployment(sous: Sous, backend: StateBackend, opts: 
   const report = await verifyForCluster(sous, first, opts.id, opts.cluster, artifact);
   let previousVersion = '';
   const r = await backend.update(async (state) => {
+    opts.expect?.(state);
     let m = clone(locate(state, opts.id, opts.cluster));
     const spec = m.Deployments![opts.cluster];
     previousVersion = spec.Version ?? '';

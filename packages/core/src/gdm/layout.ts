@@ -6,8 +6,11 @@ import { formatManifestID, formatSourceLocation, parseManifestID, type ManifestI
  *   defs.yaml
  *   manifests/<repo>[,<dir>][~<flavor>].yaml   (the repo's slashes are folders)
  *   artifacts/<repo>[,<dir>]/<version>.yaml    (the artifact index)
+ *   servers.yaml                               (cluster → server URL)
  */
 export const DEFS_PATH = 'defs.yaml';
+/** Cluster name → the Sous server that rectifies it (an addition to the original layout). */
+export const SERVERS_PATH = 'servers.yaml';
 export const MANIFESTS_DIR = 'manifests';
 export const ARTIFACTS_DIR = 'artifacts';
 

@@ -5,7 +5,7 @@ import { canonicalDefs, validateDefs } from '../model/defs';
 import type { ArtifactRecord, Cluster, Defs, DeploySpec, Manifest } from '../model/types';
 import { validateOrThrow } from '../schema';
 import { parseYaml, renderYaml, renderYamlUpdate } from './codec';
-import { artifactDir, artifactPath, DEFS_PATH, manifestIDFromPath, manifestPath, MANIFESTS_DIR } from './layout';
+import { artifactDir, artifactPath, DEFS_PATH, manifestIDFromPath, manifestPath, MANIFESTS_DIR, SERVERS_PATH } from './layout';
 import { GdmStore, type FileChange, type StoreOptions, type User } from './store';
 
 export interface StoredManifest {
@@ -35,6 +35,8 @@ export interface State {
   /** The git blob id of defs.yaml: a content ETag. */
   readonly defsBlob: string;
   readonly manifests: ReadonlyMap<string, StoredManifest>;
+  /** Cluster name → URL of the Sous server that rectifies it (servers.yaml). */
+  readonly servers: Readonly<Record<string, string>>;
   readonly flaws: readonly StateFlaw[];
 }
 
@@ -62,6 +64,7 @@ export interface StateChange {
   setManifests?: Manifest[];
   deleteManifests?: ManifestID[];
   artifacts?: ArtifactRecord[];
+  servers?: Record<string, string>;
 }
 
 /** Parsed manifests by blob id: a blob never changes, so neither does its parse. */
@@ -114,8 +117,8 @@ export class Gdm {
 
   async read(opts: { revision?: string } = {}): Promise<State> {
     const revision = opts.revision ?? (await this.store.refresh());
-    const entries = await this.store.listFiles(revision, [DEFS_PATH, MANIFESTS_DIR]);
-    const need = entries.filter((e) => e.path === DEFS_PATH || !parseCache.has(e.sha)).map((e) => e.sha);
+    const entries = await this.store.listFiles(revision, [DEFS_PATH, SERVERS_PATH, MANIFESTS_DIR]);
+    const need = entries.filter((e) => e.path === DEFS_PATH || e.path === SERVERS_PATH || !parseCache.has(e.sha)).map((e) => e.sha);
     const blobs = await this.store.readBlobs(need);
     const textOf = async (sha: string): Promise<string> => {
       const t = blobs.get(sha);
@@ -127,9 +130,11 @@ export class Gdm {
     const defsEntry = entries.find((e) => e.path === DEFS_PATH);
     const defsText = defsEntry ? await textOf(defsEntry.sha) : '';
     const defs = canonicalDefs(validateDefs(defsText ? parseYaml(defsText, DEFS_PATH).value : {}, DEFS_PATH));
+    const serversEntry = entries.find((e) => e.path === SERVERS_PATH);
+    const servers = serversEntry ? validateOrThrow<Record<string, string>>('api', parseYaml(await textOf(serversEntry.sha), SERVERS_PATH).value, 'SERVERS_INVALID', { file: SERVERS_PATH, pointer: '/definitions/ServerMap' }) : {};
     const manifests = new Map<string, StoredManifest>();
     for (const e of entries) {
-      if (e.path === DEFS_PATH || !e.path.endsWith('.yaml')) continue;
+      if (e.path === DEFS_PATH || e.path === SERVERS_PATH || !e.path.endsWith('.yaml')) continue;
       let id: ManifestID | undefined;
       try {
         id = manifestIDFromPath(e.path);
@@ -158,7 +163,7 @@ export class Gdm {
         if (!defs.Clusters?.[c]) flaws.push({ path: m.path, code: 'UNKNOWN_CLUSTER', message: `${m.path}: cluster ${JSON.stringify(c)} is not defined in defs.yaml` });
       }
     }
-    return { revision, defs, defsText, defsBlob: defsEntry?.sha ?? '', manifests, flaws };
+    return { revision, defs, defsText, defsBlob: defsEntry?.sha ?? '', manifests, servers, flaws };
   }
 
   /** The file change that stores `manifest` (validated, in the original's layout and spelling). */
@@ -193,6 +198,11 @@ export class Gdm {
       files.push(this.manifestDeletion(id));
     }
     for (const a of change.artifacts ?? []) files.push(this.artifactChange(a));
+    if (change.servers) {
+      const servers = validateOrThrow<Record<string, string>>('api', clone(change.servers), 'SERVERS_INVALID', { what: 'servers', pointer: '/definitions/ServerMap' });
+      const sorted = Object.fromEntries(Object.keys(servers).sort().map((k) => [k, servers[k]]));
+      files.push({ path: SERVERS_PATH, content: renderYaml(sorted) });
+    }
     return files;
   }
 

@@ -11,9 +11,23 @@ export interface LoopOptions extends RectifyOptions {
   onError?(e: unknown, reason: string): void;
 }
 
+/** One pass of the loop; `signal` aborts when the loop is stopped at once. */
+export type LoopPass = (reason: string, signal: AbortSignal) => Promise<void>;
+
+/** The pass of a plain rectify loop: one rectifier run with the options, results to the callbacks. */
+export function rectifierPass(rectifier: Rectifier, opts: LoopOptions): LoopPass {
+  return async (reason, signal) => {
+    try {
+      opts.onResult?.(await rectifier.run({ ...opts, signal }), reason);
+    } catch (e) {
+      opts.onError?.(e, reason);
+    }
+  };
+}
+
 /**
- * Runs rectify passes one at a time: on every trigger (a GDM change) and on a
- * resync interval. Triggers during a pass coalesce into one more pass after it.
+ * Runs passes one at a time: on every trigger (a GDM change) and on a resync
+ * interval. Triggers during a pass coalesce into one more pass after it.
  */
 export class RectifyLoop {
   private running?: Promise<void>;
@@ -24,13 +38,18 @@ export class RectifyLoop {
   passes = 0;
 
   constructor(
-    private readonly rectifier: Rectifier,
-    private readonly opts: LoopOptions,
+    private readonly runPass: LoopPass,
+    private readonly resyncMs: number,
   ) {}
+
+  /** A loop of plain rectifier passes. */
+  static of(rectifier: Rectifier, opts: LoopOptions): RectifyLoop {
+    return new RectifyLoop(rectifierPass(rectifier, opts), opts.resyncMs);
+  }
 
   start(): void {
     this.trigger('start');
-    if (this.opts.resyncMs > 0) this.timer = setInterval(() => this.trigger('resync'), this.opts.resyncMs);
+    if (this.resyncMs > 0) this.timer = setInterval(() => this.trigger('resync'), this.resyncMs);
   }
 
   trigger(reason: string): void {
@@ -39,22 +58,15 @@ export class RectifyLoop {
       this.pending = this.pending ?? reason;
       return;
     }
-    this.running = this.pass(reason).finally(() => {
-      this.running = undefined;
-      const next = this.pending;
-      this.pending = undefined;
-      if (next && !this.stopped) this.trigger(next);
-    });
-  }
-
-  private async pass(reason: string): Promise<void> {
-    try {
-      const r = await this.rectifier.run({ ...this.opts, signal: this.abort.signal });
-      this.passes++;
-      this.opts.onResult?.(r, reason);
-    } catch (e) {
-      this.opts.onError?.(e, reason);
-    }
+    this.running = this.runPass(reason, this.abort.signal)
+      .catch(() => undefined)
+      .finally(() => {
+        this.passes++;
+        this.running = undefined;
+        const next = this.pending;
+        this.pending = undefined;
+        if (next && !this.stopped) this.trigger(next);
+      });
   }
 
   /** Stops triggering; waits for the pass in flight to finish its actions. */

@@ -14,6 +14,8 @@ import { backoff, limiter, sleep } from './util';
 
 export interface RectifyOptions {
   filters?: ResolvedFilters;
+  /** Only these clusters (a server rectifies its own); all when unset. */
+  clusters?: readonly string[];
   /** Delete deployments that are no longer intended (otherwise only when the cluster allows it). */
   prune?: boolean;
   /** Redeploy even when unchanged, and release held changes: true for all in scope, or these deployment IDs. */
@@ -67,12 +69,12 @@ export class Rectifier {
     this.status = new StatusStore(statusDir);
   }
 
-  private clusterScopes(state: State, filters: ResolvedFilters): ClusterScope[] {
+  private clusterScopes(state: State, filters: ResolvedFilters, only?: readonly string[]): ClusterScope[] {
     const defs = state.defs.Clusters ?? {};
     if (filters.cluster && !defs[filters.cluster]) {
       throw usageError('UNKNOWN_CLUSTER', `cluster ${JSON.stringify(filters.cluster)} is not defined`, { hints: [`known clusters: ${Object.keys(defs).join(', ') || '(none)'}`] });
     }
-    const names = filters.cluster ? [filters.cluster] : Object.keys(defs).sort();
+    const names = (filters.cluster ? [filters.cluster] : Object.keys(defs).sort()).filter((n) => !only || only.includes(n));
     return names.map((name) => {
       const def = defs[name];
       const hook = (this.sous.hooks.scheduler as unknown as { get(k: string): { call(c: unknown): Scheduler | undefined } | undefined }).get(def.Kind);
@@ -84,8 +86,8 @@ export class Rectifier {
   async plan(opts: RectifyOptions = {}): Promise<{ plan: RectifyPlan; state: State; scopes: ClusterScope[]; actual: DeployState[] }> {
     const filters = opts.filters ?? {};
     const state = await this.backend.read();
-    const scopes = this.clusterScopes(state, filters);
-    const inScope = (d: DeployState) => matchesDeployment(filters, d.manifestID, d.cluster);
+    const scopes = this.clusterScopes(state, filters, opts.clusters);
+    const inScope = (d: DeployState) => matchesDeployment(filters, d.manifestID, d.cluster) && (!opts.clusters || opts.clusters.includes(d.cluster));
     const intended = intendedDeployments(state).map(intendedState).filter(inScope);
     const errors: RectifyPlan['errors'] = [];
     const read = new Set<string>();

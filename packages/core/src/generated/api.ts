@@ -1,0 +1,342 @@
+/* eslint-disable */
+// Generated from schemas/ by scripts/gen-types.js. Do not edit by hand: edit the schema and run `npm run gen:types`.
+
+/**
+ * This interface was referenced by `Manifest`'s JSON-Schema
+ * via the `definition` "ManifestKind".
+ */
+export type ManifestKind = 'http-service' | 'worker' | 'on-demand' | 'scheduled' | 'once' | 'scheduled-job';
+
+/**
+ * Request and response bodies of the Sous server's HTTP API.
+ */
+export interface SousApi {
+  [k: string]: unknown;
+}
+/**
+ * This interface was referenced by `SousApi`'s JSON-Schema
+ * via the `definition` "ApiError".
+ */
+export interface ApiError {
+  error: {
+    code: string;
+    message: string;
+    hints?: string[];
+    field?: string;
+    details?: {};
+  };
+}
+/**
+ * This interface was referenced by `SousApi`'s JSON-Schema
+ * via the `definition` "StoredManifestDoc".
+ */
+export interface StoredManifestDoc {
+  /**
+   * The ManifestID.
+   */
+  id: string;
+  /**
+   * The manifest's content ETag (its git blob id).
+   */
+  etag: string;
+  manifest: Manifest;
+  /**
+   * The manifest file as stored (YAML).
+   */
+  text: string;
+}
+/**
+ * One application's deployment settings in every cluster (one file under manifests/ in the GDM). Field names as the original Sous wrote them.
+ */
+export interface Manifest {
+  /**
+   * The source location, repo[,dir].
+   */
+  Source: string;
+  /**
+   * Distinguishes several manifests of one source location.
+   */
+  Flavor?: string;
+  Owners?: string[];
+  Kind: ManifestKind;
+  /**
+   * Cluster name to deployment settings.
+   */
+  Deployments?: {
+    [k: string]: DeploySpec;
+  };
+}
+/**
+ * DeployConfig plus the version to run.
+ *
+ * This interface was referenced by `Manifest`'s JSON-Schema
+ * via the `definition` "DeploySpec".
+ */
+export interface DeploySpec {
+  Resources?: Resources;
+  Metadata?: StringMap;
+  Args?: string[];
+  Env?: StringMap;
+  NumInstances?: number;
+  Volumes?: Volume[];
+  Startup?: Startup;
+  /**
+   * A cron schedule, for the scheduled kinds.
+   */
+  Schedule?: string;
+  /**
+   * The semver version to deploy.
+   */
+  Version?: string;
+  /**
+   * The image manifest digest the version was verified as; deploys pin it.
+   */
+  Digest?: string;
+  SingularityRequestID?: string;
+  /**
+   * A semver range: new versions matching it deploy themselves once ready.
+   */
+  AutoDeploy?: string;
+}
+/**
+ * Resources for each instance, as strings (cpus "0.1", memory in MB "100", ports "1").
+ *
+ * This interface was referenced by `Manifest`'s JSON-Schema
+ * via the `definition` "Resources".
+ */
+export interface Resources {
+  [k: string]: string;
+}
+/**
+ * This interface was referenced by `Manifest`'s JSON-Schema
+ * via the `definition` "StringMap".
+ */
+export interface StringMap {
+  [k: string]: string;
+}
+/**
+ * This interface was referenced by `Manifest`'s JSON-Schema
+ * via the `definition` "Volume".
+ */
+export interface Volume {
+  Host: string;
+  Container: string;
+  Mode?: 'RO' | 'RW';
+}
+/**
+ * Readiness checks. Zero fields are filled from the cluster's Startup.
+ *
+ * This interface was referenced by `Manifest`'s JSON-Schema
+ * via the `definition` "Startup".
+ */
+export interface Startup {
+  SkipCheck?: boolean;
+  ConnectDelay?: number;
+  Timeout?: number;
+  ConnectInterval?: number;
+  CheckReadyProtocol?: 'HTTP' | 'HTTPS' | 'http' | 'https' | '';
+  CheckReadyURIPath?: string;
+  CheckReadyPortIndex?: number;
+  CheckReadyFailureStatuses?: number[];
+  CheckReadyURITimeout?: number;
+  CheckReadyInterval?: number;
+  CheckReadyRetries?: number;
+}
+/**
+ * This interface was referenced by `SousApi`'s JSON-Schema
+ * via the `definition` "GdmDocument".
+ */
+export interface GdmDocument {
+  /**
+   * The GDM commit: the ETag of /gdm.
+   */
+  revision: string;
+  defs: Defs;
+  defsEtag: string;
+  defsText?: string;
+  manifests: StoredManifestDoc[];
+  servers?: ServerMap;
+}
+/**
+ * defs.yaml: the registry host and the clusters Sous deploys to.
+ */
+export interface Defs {
+  /**
+   * The main registry host (host[:port]).
+   */
+  DockerRepo?: string;
+  Clusters?: {
+    [k: string]: Cluster;
+  };
+  EnvVars?: EnvDef[];
+  Resources?: FieldDef[];
+  Metadata?: FieldDef[];
+}
+/**
+ * This interface was referenced by `Defs`'s JSON-Schema
+ * via the `definition` "Cluster".
+ */
+export interface Cluster {
+  Name?: string;
+  /**
+   * The scheduler kind: docker, swarm, kubernetes, singularity, ...
+   */
+  Kind: string;
+  /**
+   * Where the scheduler answers (a URL, or unix:///path for a docker socket).
+   */
+  BaseURL?: string;
+  Env?: {
+    [k: string]: string;
+  };
+  Startup?: Startup;
+  AllowedAdvisories?: string[];
+  /**
+   * The cluster's own registry (host[:port]); built images are pre-cached there.
+   */
+  Registry?: string;
+  /**
+   * Refuse deploys of images without a valid signature from a trusted key.
+   */
+  RequireSignature?: boolean;
+  /**
+   * Public keys (PEM, or paths to PEM files) whose signatures this cluster trusts.
+   */
+  TrustedKeys?: string[];
+  /**
+   * Let the rectifier delete deployments that are no longer intended.
+   */
+  AllowPrune?: boolean;
+}
+/**
+ * This interface was referenced by `Defs`'s JSON-Schema
+ * via the `definition` "EnvDef".
+ */
+export interface EnvDef {
+  Name?: string;
+  Desc?: string;
+  Scope?: string;
+  Type?: string;
+}
+/**
+ * This interface was referenced by `Defs`'s JSON-Schema
+ * via the `definition` "FieldDef".
+ */
+export interface FieldDef {
+  Name?: string;
+  Type?: string;
+  Default?: string;
+}
+/**
+ * Cluster name to the URL of the server that rectifies it.
+ *
+ * This interface was referenced by `SousApi`'s JSON-Schema
+ * via the `definition` "ServerMap".
+ */
+export interface ServerMap {
+  [k: string]: string;
+}
+/**
+ * A whole intended state: written as one commit (what changed against the current state).
+ *
+ * This interface was referenced by `SousApi`'s JSON-Schema
+ * via the `definition` "GdmPut".
+ */
+export interface GdmPut {
+  message?: string;
+  defs?: Defs;
+  /**
+   * @maxItems 100000
+   */
+  manifests: Manifest[];
+}
+/**
+ * One manifest, as YAML text (kept as written) or as a JSON document.
+ *
+ * This interface was referenced by `SousApi`'s JSON-Schema
+ * via the `definition` "ManifestPut".
+ */
+export interface ManifestPut {
+  text?: string;
+  manifest?: Manifest;
+}
+/**
+ * This interface was referenced by `SousApi`'s JSON-Schema
+ * via the `definition` "SingleDeploymentDoc".
+ */
+export interface SingleDeploymentDoc {
+  deploymentID: string;
+  manifestID: string;
+  cluster: string;
+  etag: string;
+  spec: DeploySpec;
+  expanded: DeploySpec;
+}
+/**
+ * Deploy a built version to the deployment's cluster: verified exactly as `sous update` verifies it.
+ *
+ * This interface was referenced by `SousApi`'s JSON-Schema
+ * via the `definition` "SingleDeploymentPut".
+ */
+export interface SingleDeploymentPut {
+  version: string;
+  force?: boolean;
+}
+/**
+ * This interface was referenced by `SousApi`'s JSON-Schema
+ * via the `definition` "QueueItem".
+ */
+export interface QueueItem {
+  id: string;
+  deploymentID: string;
+  version?: string;
+  force?: boolean;
+  state: 'queued' | 'running' | 'done';
+  /**
+   * Items ahead of this one (0 when running or done).
+   */
+  position: number;
+  requestedBy?: string;
+  requestedAt: string;
+  resolution?: {
+    status?: 'Pending' | 'Active' | 'Failed';
+    resolution?: string;
+    message?: string;
+    code?: string;
+  };
+}
+/**
+ * This interface was referenced by `SousApi`'s JSON-Schema
+ * via the `definition` "QueueDoc".
+ */
+export interface QueueDoc {
+  items: QueueItem[];
+}
+/**
+ * This interface was referenced by `SousApi`'s JSON-Schema
+ * via the `definition` "ServersDoc".
+ */
+export interface ServersDoc {
+  servers: ServerMap;
+}
+/**
+ * This interface was referenced by `SousApi`'s JSON-Schema
+ * via the `definition` "HealthDoc".
+ */
+export interface HealthDoc {
+  status: string;
+  version: string;
+  /**
+   * The GDM revision the server last read.
+   */
+  revision: string;
+  clusters?: string[];
+}
+/**
+ * This interface was referenced by `SousApi`'s JSON-Schema
+ * via the `definition` "RectifyRequest".
+ */
+export interface RectifyRequest {
+  prune?: boolean;
+  force?: boolean;
+}

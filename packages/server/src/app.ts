@@ -1,0 +1,110 @@
+import * as path from 'node:path';
+import Fastify, { type FastifyInstance } from 'fastify';
+import { Gdm, Rectifier, statusDirFor, type Logger, type ResolvedConfig, type Sous } from '@sous/core';
+import { TokenStore } from './auth';
+import { Autoresolver } from './autoresolver';
+import { auditLog, mutex, StateCache, type ServerContext } from './context';
+import { sendError, toError } from './http';
+import { ServerMetrics } from './metrics';
+import { deployRoutes } from './routes/deploy';
+import { infoRoutes } from './routes/info';
+import { stateRoutes } from './routes/state';
+
+export interface ServerOptions {
+  config: ResolvedConfig;
+  sous: Sous;
+  logger: Logger;
+  /** The clusters this server rectifies; every cluster when unset. */
+  clusters?: string[];
+  /** Run the rectifier: after each accepted write and on the resync interval. */
+  autoresolver?: boolean;
+  /** A full rectify pass at least this often (default: config.rectify.resyncSeconds). */
+  resyncMs?: number;
+  /** The token file (default: beside the state, never inside the GDM). */
+  tokensFile?: string;
+  /** This server's URL, recorded in servers.yaml for its clusters. */
+  url?: string;
+  version: string;
+  /** How long reads trust the cached GDM revision (default 1 s; pulls from a remote happen at most this often). */
+  cacheTtlMs?: number;
+}
+
+export interface SousServer {
+  app: FastifyInstance;
+  ctx: ServerContext;
+  /** Stops taking new work, lets the pass in flight finish, closes the listener. */
+  close(): Promise<void>;
+}
+
+export function sousDir(stateLocation: string): string {
+  return path.join(stateLocation, '.git', 'sous');
+}
+
+/** Builds the Sous HTTP API over a git-backed GDM, with its autoresolver. */
+export async function createServer(opts: ServerOptions): Promise<SousServer> {
+  const gdm = await Gdm.open(opts.config.stateLocation, { user: opts.config.user });
+  const metrics = new ServerMetrics();
+  const rectifier = new Rectifier(opts.sous, gdm, statusDirFor(opts.config.stateLocation));
+  const exclusive = mutex();
+  const ctx: ServerContext = {
+    config: opts.config,
+    sous: opts.sous,
+    gdm,
+    tokens: new TokenStore(opts.tokensFile ?? path.join(sousDir(opts.config.stateLocation), 'tokens.json')),
+    metrics,
+    logger: opts.logger,
+    rectifier,
+    clusters: opts.clusters?.length ? opts.clusters : undefined,
+    url: opts.url,
+    version: opts.version,
+    cache: new StateCache(gdm, opts.cacheTtlMs ?? 1000),
+    audit: auditLog(path.join(sousDir(opts.config.stateLocation), 'audit.log')),
+    runExclusive: exclusive,
+    closing: false,
+  };
+  if (opts.autoresolver) {
+    ctx.autoresolver = new Autoresolver(rectifier, ctx.clusters, metrics, opts.logger, opts.resyncMs ?? opts.config.rectify.resyncSeconds * 1000, exclusive);
+  }
+
+  const app = Fastify({
+    logger: false,
+    bodyLimit: 1024 * 1024,
+    // Query strings are parsed plainly: no nested objects from `a[b]=c`.
+    routerOptions: { ignoreTrailingSlash: true },
+  });
+  app.addHook('onResponse', async (req, reply) => {
+    metrics.requests.inc({ route: req.routeOptions.url ?? 'unknown', method: req.method, status: String(reply.statusCode) });
+    opts.logger.debug(`${req.method} ${req.url.split('?')[0]} ${reply.statusCode}`, { who: req.principal?.name, ms: Math.round(reply.elapsedTime) });
+  });
+  app.setErrorHandler(async (err, _req, reply) => {
+    const e = toError(err);
+    if (e.code === 'INTERNAL_ERROR') opts.logger.error(`request failed: ${e.message}`);
+    return sendError(reply, e);
+  });
+  app.setNotFoundHandler(async (req, reply) => sendError(reply, toError({ statusCode: 404, message: `no route ${req.method} ${req.url.split('?')[0]}` })).code(404));
+
+  stateRoutes(app, ctx);
+  deployRoutes(app, ctx);
+  infoRoutes(app, ctx);
+
+  if (opts.url && ctx.clusters) {
+    // Say where this server's clusters are rectified, for the CLI and the other servers.
+    const state = await gdm.read();
+    const want = { ...state.servers };
+    for (const c of ctx.clusters) want[c] = opts.url;
+    if (JSON.stringify(want) !== JSON.stringify(state.servers)) {
+      await gdm.update((s) => ({ change: { message: `Server ${opts.url} rectifies ${ctx.clusters!.join(', ')}`, servers: { ...s.servers, ...Object.fromEntries(ctx.clusters!.map((c) => [c, opts.url!])) } }, result: undefined }), opts.config.user);
+    }
+  }
+  ctx.autoresolver?.start();
+
+  return {
+    app,
+    ctx,
+    async close() {
+      ctx.closing = true;
+      await ctx.autoresolver?.stop();
+      await app.close();
+    },
+  };
+}

@@ -1,0 +1,107 @@
+import * as crypto from 'node:crypto';
+import * as fs from 'node:fs';
+import * as fsp from 'node:fs/promises';
+import * as path from 'node:path';
+import { usageError } from '@sous/core';
+
+export type Scope = 'read' | 'deploy' | 'admin';
+export const SCOPES: readonly Scope[] = ['read', 'deploy', 'admin'];
+const RANK: Record<Scope, number> = { read: 0, deploy: 1, admin: 2 };
+
+/** Whether a token with `have` may do what needs `need` (admin ⊃ deploy ⊃ read). */
+export function allows(have: Scope, need: Scope): boolean {
+  return RANK[have] >= RANK[need];
+}
+
+export interface StoredToken {
+  id: string;
+  name: string;
+  email?: string;
+  scope: Scope;
+  /** sha256 of the secret part: the token itself is never stored. */
+  hash: string;
+  createdAt: string;
+}
+
+export interface Principal {
+  id: string;
+  name: string;
+  email: string;
+  scope: Scope;
+}
+
+const TOKEN_RE = /^sous_([0-9a-f]{12})_([A-Za-z0-9_-]{43})$/;
+
+function hashSecret(secret: string): string {
+  return crypto.createHash('sha256').update(secret).digest('hex');
+}
+
+/**
+ * Bearer tokens, stored hashed in a JSON file (mode 0600). A token is
+ * `sous_<id>_<secret>`: the id finds the record, the secret is compared by hash.
+ */
+export class TokenStore {
+  private tokens: StoredToken[] = [];
+  private loadedAt = 0;
+
+  constructor(readonly file: string) {}
+
+  private async load(): Promise<void> {
+    try {
+      const st = await fsp.stat(this.file);
+      if (st.mtimeMs === this.loadedAt) return;
+      this.tokens = (JSON.parse(await fsp.readFile(this.file, 'utf8')) as { tokens: StoredToken[] }).tokens ?? [];
+      this.loadedAt = st.mtimeMs;
+    } catch (e) {
+      if ((e as { code?: string }).code !== 'ENOENT') throw e;
+      this.tokens = [];
+    }
+  }
+
+  private async save(): Promise<void> {
+    await fsp.mkdir(path.dirname(this.file), { recursive: true });
+    const tmp = `${this.file}.${process.pid}.tmp`;
+    await fsp.writeFile(tmp, JSON.stringify({ tokens: this.tokens }, null, 2), { mode: 0o600 });
+    await fsp.rename(tmp, this.file);
+    this.loadedAt = fs.statSync(this.file).mtimeMs;
+  }
+
+  /** Makes a token; the returned string is the only time its secret exists in the clear. */
+  async create(name: string, scope: Scope, email?: string): Promise<{ token: string; id: string; name: string; scope: Scope }> {
+    if (!/^[A-Za-z0-9][A-Za-z0-9_.@-]{0,63}$/.test(name)) {
+      throw usageError('INVALID_TOKEN_NAME', `token name ${JSON.stringify(name)} is not allowed`, { hints: ['Names are letters, digits, ".", "_", "@" and "-", at most 64 characters'] });
+    }
+    if (!SCOPES.includes(scope)) throw usageError('INVALID_SCOPE', `scope ${JSON.stringify(scope)} is not one of ${SCOPES.join(', ')}`, { hints: ['--scope read|deploy|admin'] });
+    await this.load();
+    const id = crypto.randomBytes(6).toString('hex');
+    const secret = crypto.randomBytes(32).toString('base64url');
+    this.tokens.push({ id, name, email, scope, hash: hashSecret(secret), createdAt: new Date().toISOString() });
+    await this.save();
+    return { token: `sous_${id}_${secret}`, id, name, scope };
+  }
+
+  async list(): Promise<Omit<StoredToken, 'hash'>[]> {
+    await this.load();
+    return this.tokens.map(({ hash: _hash, ...t }) => t);
+  }
+
+  async revoke(idOrName: string): Promise<number> {
+    await this.load();
+    const before = this.tokens.length;
+    this.tokens = this.tokens.filter((t) => t.id !== idOrName && t.name !== idOrName);
+    if (this.tokens.length !== before) await this.save();
+    return before - this.tokens.length;
+  }
+
+  /** The principal a bearer token stands for, or undefined. Constant-time on the secret. */
+  async verify(token: string): Promise<Principal | undefined> {
+    const m = TOKEN_RE.exec(token);
+    if (!m) return undefined;
+    await this.load();
+    const rec = this.tokens.find((t) => t.id === m[1]);
+    const want = Buffer.from(rec?.hash ?? '0'.repeat(64), 'hex');
+    const got = Buffer.from(hashSecret(m[2]), 'hex');
+    if (!rec || !crypto.timingSafeEqual(want, got)) return undefined;
+    return { id: rec.id, name: rec.name, email: rec.email ?? `${rec.name}@sous-token`, scope: rec.scope };
+  }
+}
