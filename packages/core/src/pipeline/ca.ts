@@ -70,3 +70,14 @@ export function collectCaCerts(
   }
   return { pem: parts.join(''), files };
 }
+
+/** Where a stack puts the CA bundle in the build context (never copied into an image). */
+export const CA_CONTEXT_FILE = '.sous/ca.pem';
+
+/**
+ * A `RUN --mount` flag that shows a context file to one build step only, so
+ * it is in no layer at all, not even the builder's.
+ */
+export function bindMount(source: string, target: string): string {
+  return `--mount=type=bind,source=${source},target=${target}`;
+}

@@ -1,0 +1,120 @@
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { CA_CONTEXT_FILE, readExtraFiles, argLines, bindMount, envLines, execForm, imageRef, renderTemplate, tidyDockerfile, type BuildPlan, type CaBundle } from '@sous/core';
+import { detectPackageManager, nodeMajor, readPackageJson, startCommand, type PackageManagerName } from './package-json';
+import { NODE_DEFAULTS, type NodeStackOptions } from './options';
+
+/** What the node stack adds to a build plan. */
+export type NodePlan = Pick<BuildPlan, 'dockerfile' | 'extraFiles' | 'buildArgs' | 'inputs' | 'command' | 'ignore'>;
+
+interface Commands {
+  /** Installs every dependency (the build needs the dev ones). */
+  all: string;
+  /** Installs only what the application needs at run time. */
+  production: string;
+  /** Removes the dev dependencies from an installed tree. */
+  prune: string;
+  run: (script: string) => string;
+  cache: string;
+}
+
+const COMMANDS: Record<PackageManagerName, (hasLock: boolean) => Commands> = {
+  npm: (hasLock) => ({
+    all: `npm ${hasLock ? 'ci' : 'install'} --no-audit --no-fund`,
+    production: `npm ${hasLock ? 'ci' : 'install'} --omit=dev --no-audit --no-fund`,
+    prune: 'npm prune --omit=dev --no-audit --no-fund',
+    run: (s) => `npm run ${s}`,
+    cache: '/root/.npm',
+  }),
+  yarn: () => ({
+    all: 'yarn install --frozen-lockfile --non-interactive',
+    production: 'yarn install --frozen-lockfile --non-interactive --production',
+    prune: 'yarn install --frozen-lockfile --non-interactive --production --ignore-scripts --prefer-offline',
+    run: (s) => `yarn run ${s}`,
+    cache: '/usr/local/share/.cache/yarn',
+  }),
+  'yarn-berry': () => ({
+    all: 'corepack enable && yarn install --immutable',
+    production: 'corepack enable && yarn workspaces focus --all --production',
+    prune: 'yarn workspaces focus --all --production',
+    run: (s) => `yarn run ${s}`,
+    cache: '/root/.yarn/berry/cache',
+  }),
+  pnpm: () => ({
+    all: 'corepack enable && pnpm install --frozen-lockfile',
+    production: 'corepack enable && pnpm install --frozen-lockfile --prod',
+    prune: 'pnpm prune --prod',
+    run: (s) => `pnpm run ${s}`,
+    cache: '/root/.local/share/pnpm/store',
+  }),
+};
+
+const CA_TARGET = '/run/sous/ca.pem';
+
+/** COPY lines for the install's inputs: files together, each directory to its own place (COPY copies a directory's contents). */
+function copyLines(dir: string, manifests: string[]): string {
+  const isDir = (m: string) => fs.statSync(path.join(dir, m)).isDirectory();
+  const files = manifests.filter((m) => !isDir(m));
+  const dirs = manifests.filter(isDir);
+  return [`COPY ${files.join(' ')} ./`, ...dirs.map((d) => `COPY ${d} ./${d}`)].join('\n');
+}
+
+/**
+ * The node stack's plan for the application in `dir`: package.json read and
+ * checked, the package manager by lockfile, the node major from engines.node,
+ * the Dockerfile rendered from templates/node.Dockerfile.tmpl.
+ */
+export function nodePlan(dir: string, opts: NodeStackOptions, ca?: CaBundle, globalArgs: Record<string, string> = {}): NodePlan {
+  const pkg = readPackageJson(dir);
+  const version = nodeMajor(pkg, opts.version ?? NODE_DEFAULTS.version);
+  const pm = detectPackageManager(dir, pkg);
+  const cmds = COMMANDS[pm.name](!!pm.lockfile);
+  const command = opts.command ?? startCommand(dir, pkg);
+  const hasBuild = !!pkg.scripts?.build;
+
+  const builderImage = imageRef(opts.builderImage ?? opts.baseImage ?? NODE_DEFAULTS.builderImage, version);
+  const runImage = imageRef(opts.runImage ?? opts.baseImage ?? NODE_DEFAULTS.runImage, version);
+
+  // The CA is mounted into the steps that fetch packages only, and node picks it up through NODE_EXTRA_CA_CERTS.
+  const mounts = [`--mount=type=cache,target=${cmds.cache}`, ...(ca ? [bindMount(CA_CONTEXT_FILE, CA_TARGET)] : [])].join(' ');
+  // mkdir: an application without dependencies still gets a node_modules for the run stage to copy.
+  const withCa = (cmd: string) => `${ca ? `export NODE_EXTRA_CA_CERTS=${CA_TARGET} && ` : ''}${cmd} && mkdir -p node_modules`;
+  // Without a build step the dev dependencies are never installed; with one they are pruned after a full install.
+  const needsPrune = hasBuild || !!opts.install;
+  const install = opts.install ?? (hasBuild ? cmds.all : cmds.production);
+  const buildArgs = { ...globalArgs, ...(opts.buildArgs ?? {}) };
+  const extra = Object.keys(opts.extraFiles ?? {});
+  const runEnv: Record<string, string> = command[0] === 'npm' ? { NPM_CONFIG_CACHE: '/tmp/.npm', NPM_CONFIG_UPDATE_NOTIFIER: 'false' } : {};
+
+  const dockerfile = tidyDockerfile(
+    renderTemplate('node.Dockerfile.tmpl', {
+      packageManager: pm.name,
+      nodeVersion: version,
+      builderImage,
+      runImage,
+      buildArgs: argLines(buildArgs),
+      copyManifests: copyLines(dir, pm.manifests),
+      installMounts: mounts,
+      install: withCa(install),
+      prodDepsStage: needsPrune ? `FROM deps AS prod-deps\nRUN ${mounts} ${withCa(cmds.prune)}` : '',
+      prodDepsFrom: needsPrune ? 'prod-deps' : 'deps',
+      buildStep: hasBuild ? `${cmds.run('build')} && ` : '',
+      env: envLines({ ...runEnv, ...(opts.env ?? {}) }),
+      extraFiles: extra.length ? 'COPY .sous/files/ /app/' : '',
+      user: String(opts.user ?? NODE_DEFAULTS.user),
+      port: String(opts.port ?? NODE_DEFAULTS.port),
+      command: execForm(command),
+    }),
+  );
+  const files: Record<string, string | Buffer> = {};
+  for (const [p, c] of Object.entries(readExtraFiles('node', opts.extraFiles))) files[`.sous/files/${p}`] = c;
+  if (ca) files[CA_CONTEXT_FILE] = ca.pem;
+  return {
+    dockerfile,
+    extraFiles: files,
+    buildArgs,
+    inputs: { 'image:builder': builderImage, 'image:run': runImage },
+    command,
+    ignore: ['node_modules'],
+  };
+}
