@@ -81,12 +81,26 @@ export abstract class SousCommand extends Command {
     return (await this.config_()).user;
   }
 
-  /** The intended state: the embedded git store (a Sous server comes with its own back end). */
+  /** The configured Sous server, or undefined for the embedded store. */
+  protected async serverClient(): Promise<import('@sous/core').ServerClient | undefined> {
+    const cfg = await this.config_();
+    if (!cfg.server) return undefined;
+    const { ServerClient } = await import('@sous/core');
+    return new ServerClient(cfg.server, { token: cfg.token });
+  }
+
+  /** The intended state: a Sous server when one is configured, otherwise the embedded git store. */
   protected async backend(): Promise<StateBackend> {
     if (this.backendInstance) return this.backendInstance;
     const cfg = await this.config_();
-    const { Gdm } = await import('@sous/core');
-    this.backendInstance = await Gdm.open(cfg.stateLocation, { user: cfg.user });
+    const client = await this.serverClient();
+    if (client) {
+      const { HttpBackend } = await import('@sous/core');
+      this.backendInstance = new HttpBackend(client);
+    } else {
+      const { Gdm } = await import('@sous/core');
+      this.backendInstance = await Gdm.open(cfg.stateLocation, { user: cfg.user });
+    }
     return this.backendInstance;
   }
 

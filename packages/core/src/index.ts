@@ -40,3 +40,6 @@ export * from './rectify/loop';
 export * from './events';
 export * from './rectify/memory-scheduler';
 export type * as Api from './generated/api';
+export * from './remote/client';
+export * from './remote/http-backend';
+export * from './remote/deploy';

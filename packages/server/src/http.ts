@@ -41,7 +41,7 @@ export function statusOf(e: SousError): number {
 export function sendError(reply: FastifyReply, e: SousError): FastifyReply {
   const status = statusOf(e);
   if (status === 401) reply.header('WWW-Authenticate', 'Bearer realm="sous"');
-  return reply.code(status).send({ error: { code: e.code, message: e.message, ...(e.hints.length ? { hints: e.hints } : {}), ...(e.field ? { field: e.field } : {}), ...(e.details ? { details: e.details } : {}) } });
+  return reply.code(status).send({ error: { code: e.code, message: e.message, ...(e.hints.length ? { hints: e.hints } : {}), ...(e.field ? { field: e.field } : {}), ...(e.details ? { details: e.details } : {}), exit: e.exit } });
 }
 
 /** Authenticates the bearer token and checks its scope. */

@@ -24,13 +24,17 @@ export default class Deploy extends SousCommand {
 
   async run() {
     const { flags } = await this.parseFlags(Deploy);
-    const { deploy, statusDirFor } = await import('@sous/core');
+    const { deploy, statusDirFor, remoteDeploy } = await import('@sous/core');
     const config = await this.config_();
-    const sous = createSous(config, this.logger());
+    const server = await this.serverClient();
     const ui = taskList(process.stderr, this.jsonEnabled());
     try {
-      const r = await deploy(sous, await this.backend(), {
-        id: await this.manifestID(flags),
+      const id = await this.manifestID(flags);
+      if (server) ui.phase('deploy', 'start', `via ${server.base}`);
+      const r = server
+        ? await remoteDeploy(server, { id, cluster: flags.cluster!, version: flags.tag, force: flags.force, noWait: !flags.wait, timeoutMs: flags.timeout }).finally(() => ui.close())
+        : await deploy(createSous(config, this.logger()), await this.backend(), {
+        id,
         cluster: flags.cluster!,
         version: flags.tag,
         user: await this.user(),

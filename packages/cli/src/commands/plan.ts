@@ -15,8 +15,10 @@ export default class Plan extends SousCommand {
     checkScope(flags);
     const core = await import('@sous/core');
     const config = await this.config_();
-    const rectifier = new core.Rectifier(createSous(config, this.logger()), await this.backend(), core.statusDirFor(config.stateLocation));
-    const { plan } = await rectifier.plan({ filters: core.resolveFilters(flags), prune: flags.prune });
+    const server = await this.serverClient();
+    const { plan } = server
+      ? await core.remotePlan(server, core.resolveFilters(flags), { prune: flags.prune })
+      : await new core.Rectifier(createSous(config, this.logger()), await this.backend(), core.statusDirFor(config.stateLocation)).plan({ filters: core.resolveFilters(flags), prune: flags.prune });
     this.log(describePlan(plan));
     const pending = plan.actions.some((a) => a.kind !== 'report-removed');
     if (flags['exit-code'] && pending) process.exitCode = 2;

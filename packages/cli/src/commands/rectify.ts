@@ -26,6 +26,8 @@ export default class Rectify extends SousCommand {
     checkScope(flags);
     const core = await import('@sous/core');
     const config = await this.config_();
+    const server = await this.serverClient();
+    if (server) return this.viaServer(server, flags);
     const sous = createSous(config, this.logger());
     const backend = await this.backend();
     const rectifier = new core.Rectifier(sous, backend, core.statusDirFor(config.stateLocation));
@@ -74,6 +76,26 @@ export default class Rectify extends SousCommand {
     await watcher.close();
     await loop.stop();
     return { passes: loop.passes };
+  }
+
+  private async viaServer(server: import('@sous/core').ServerClient, flags: { watch?: boolean; 'dry-run'?: boolean; prune?: boolean; force?: boolean; repo?: string; offset?: string; flavor?: string; source?: string; cluster?: string }) {
+    const core = await import('@sous/core');
+    if (flags.watch) {
+      throw core.usageError('WATCH_WITH_SERVER', 'with a Sous server configured, the server rectifies continuously (sous server --autoresolver)', { hints: ['Run sous rectify without --watch to ask the servers for a pass now'] });
+    }
+    const filters = core.resolveFilters(flags);
+    if (flags['dry-run']) {
+      const { plan } = await core.remotePlan(server, filters, { prune: flags.prune });
+      this.log(describePlan(plan));
+      return { plan };
+    }
+    const r = await core.remoteRectify(server, filters, { prune: flags.prune, force: flags.force });
+    for (const e of r.plan.errors) this.logToStderr(`Warning: ${e.message} [${e.code}]`);
+    for (const o of r.outcomes) this.log(`${o.status.padEnd(8)} ${o.action.deploymentID}: ${o.resolution} (${o.action.reason})${o.message && o.status !== 'Active' ? `: ${o.message}` : ''}`);
+    if (!r.outcomes.length) this.log(`Nothing to do: ${r.plan.unchanged.length} deployment(s) match.`);
+    const failed = r.outcomes.filter((o) => o.status === 'Failed');
+    if (failed.length) throw core.failure('RECTIFY_FAILED', `${failed.length} action(s) failed: ${failed.map((o) => o.action.deploymentID).join(', ')}`, { details: { result: r } });
+    return r;
   }
 }
 

@@ -11,11 +11,23 @@ export default class Status extends SousCommand {
     const { flags } = await this.parseFlags(Status);
     const core = await import('@sous/core');
     const config = await this.config_();
-    const rectifier = new core.Rectifier(createSous(config, this.logger()), await this.backend(), core.statusDirFor(config.stateLocation));
     const filters = core.resolveFilters(flags);
-    const { plan, state, actual } = await rectifier.plan({ filters });
+    const server = await this.serverClient();
+    let plan: import('@sous/core').RectifyPlan;
+    let actual: import('@sous/core').DeployState[];
+    let outcomeList: import('@sous/core').DeploymentStatus[];
+    const state = await (await this.backend()).read();
+    if (server) {
+      ({ plan, actual } = await core.remotePlan(server, filters));
+      const st = await server.request<{ deployments: { last: import('@sous/core').DeploymentStatus | null }[] }>('GET', '/status');
+      outcomeList = st.body.deployments.flatMap((d) => (d.last ? [d.last] : []));
+    } else {
+      const rectifier = new core.Rectifier(createSous(config, this.logger()), await this.backend(), core.statusDirFor(config.stateLocation));
+      ({ plan, actual } = await rectifier.plan({ filters }));
+      outcomeList = await rectifier.status.all();
+    }
     const intended = core.intendedDeployments(state).filter((d) => core.matchesDeployment(filters, d.manifestID, d.cluster));
-    const outcomes = new Map((await rectifier.status.all()).map((s) => [s.id, s]));
+    const outcomes = new Map(outcomeList.map((s) => [s.id, s]));
     const running = new Map(actual.map((a) => [a.id, a]));
     const pending = new Map(plan.actions.map((a) => [a.deploymentID, a]));
     const ids = [...new Set([...intended.map((d) => d.id), ...actual.map((a) => a.id)])].sort();

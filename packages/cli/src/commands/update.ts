@@ -10,9 +10,12 @@ export default class Update extends SousCommand {
 
   async run() {
     const { flags } = await this.parseFlags(Update);
-    const { updateDeployment } = await import('@sous/core');
-    const sous = createSous(await this.config_(), this.logger());
-    const r = await updateDeployment(sous, await this.backend(), { id: await this.manifestID(flags), cluster: flags.cluster!, version: flags.tag, user: await this.user() });
+    const { updateDeployment, remoteUpdate } = await import('@sous/core');
+    const server = await this.serverClient();
+    const id = await this.manifestID(flags);
+    const r = server
+      ? await remoteUpdate(server, { id, cluster: flags.cluster!, version: flags.tag })
+      : await updateDeployment(createSous(await this.config_(), this.logger()), await this.backend(), { id, cluster: flags.cluster!, version: flags.tag, user: await this.user() });
     this.log(r.changed ? `${r.deploymentID} now asks for ${r.version} (${r.digest.slice(0, 19)}); was ${r.previousVersion || 'nothing'}.` : `${r.deploymentID} already asks for ${r.version}.`);
     return r;
   }

@@ -24,6 +24,10 @@ export interface ApiError {
     hints?: string[];
     field?: string;
     details?: {};
+    /**
+     * The exit code the CLI uses for this error (2 usage, 1 failure, 3 timeout).
+     */
+    exit?: number;
   };
 }
 /**

@@ -11,8 +11,10 @@ export default class QueryAds extends SousCommand {
     const { flags } = await this.parseFlags(QueryAds);
     const core = await import('@sous/core');
     const config = await this.config_();
-    const rectifier = new core.Rectifier(createSous(config, this.logger()), await this.backend(), core.statusDirFor(config.stateLocation));
-    const { actual, plan } = await rectifier.plan({ filters: core.resolveFilters(flags) });
+    const server = await this.serverClient();
+    const { actual, plan } = server
+      ? await core.remotePlan(server, core.resolveFilters(flags))
+      : await new core.Rectifier(createSous(config, this.logger()), await this.backend(), core.statusDirFor(config.stateLocation)).plan({ filters: core.resolveFilters(flags) });
     for (const e of plan.errors) this.logToStderr(`Warning: ${e.message} [${e.code}]`);
     const rows = actual.sort((a, b) => a.id.localeCompare(b.id));
     this.log(rows.length ? table(['DEPLOYMENT', 'VERSION', 'INSTANCES', 'STATUS', 'MESSAGE'], rows.map((d) => [d.id, d.spec.Version ?? '-', d.spec.NumInstances ?? 0, d.status, d.message ?? ''])).trimEnd() : 'Nothing runs.');

@@ -1,0 +1,121 @@
+import { failure, SousError } from '../errors';
+
+import type { ManifestID } from '../model/ids';
+import { EXIT_DEPLOY_TIMEOUT, type DeployResult } from '../deploy/deploy';
+import type { UpdateResult } from '../deploy/update';
+import type { ResolvedFilters } from '../ops/filters';
+import type { DeployState, RectifyPlan, RectifyResult } from '../pipeline/types';
+import type { QueueItem } from '../generated/api';
+import { ServerClient } from './client';
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+/** The server that rectifies `cluster` (from its servers map), else the configured one. */
+export async function serverFor(client: ServerClient, cluster: string): Promise<ServerClient> {
+  const r = await client.request<{ servers: Record<string, string> }>('GET', '/servers');
+  const url = r.body.servers?.[cluster];
+  return url && url.replace(/\/+$/, '') !== client.base ? client.at(url) : client;
+}
+
+function query(id: ManifestID, cluster?: string): Record<string, string | undefined> {
+  return { repo: id.source.repo, offset: id.source.dir, flavor: id.flavor, cluster };
+}
+
+/** `sous update` through a server: it verifies and writes exactly as the CLI does locally, then queues a rectification. */
+export async function remoteUpdate(client: ServerClient, opts: { id: ManifestID; cluster: string; version: string; force?: boolean }): Promise<UpdateResult & { queueItem?: QueueItem; server: string }> {
+  const server = await serverFor(client, opts.cluster);
+  const cur = await server.request<{ etag: string }>('GET', '/single-deployment', { query: query(opts.id, opts.cluster) });
+  const r = await server.request<UpdateResult & { queueItem: QueueItem | null }>('PUT', '/single-deployment', {
+    query: query(opts.id, opts.cluster),
+    headers: { 'if-match': cur.etag ?? '*' },
+    body: { version: opts.version, ...(opts.force ? { force: true } : {}) },
+  });
+  return { ...r.body, queueItem: r.body.queueItem ?? undefined, server: server.base };
+}
+
+/** `sous deploy` through a server: update, then poll the queue item until it resolves or time runs out. */
+export async function remoteDeploy(client: ServerClient, opts: { id: ManifestID; cluster: string; version: string; force?: boolean; noWait?: boolean; timeoutMs?: number; pollMs?: number }): Promise<DeployResult> {
+  const u = await remoteUpdate(client, opts);
+  const { queueItem, server: _server, ...updated } = u;
+  if (opts.noWait) return { ...updated, status: 'requested' };
+  if (!queueItem) {
+    throw failure('NO_AUTORESOLVER', `the server ${u.server} wrote ${updated.deploymentID} ${updated.version} but does not rectify (no --autoresolver)`, {
+      hints: ['Start the server with --autoresolver, or rectify it: sous rectify'],
+    });
+  }
+  const server = client.at(u.server);
+  const deadline = Date.now() + (opts.timeoutMs ?? 20 * 60_000);
+  let item = queueItem;
+  while (item.state !== 'done' && Date.now() < deadline) {
+    await sleep(opts.pollMs ?? 200);
+    item = (await server.request<QueueItem>('GET', '/deploy-queue-item', { query: { id: queueItem.id } })).body;
+  }
+  const res = item.resolution;
+  const outcome = res ? { resolution: res.resolution as 'created', status: res.status as 'Active', message: res.message, attempts: 1, durationMs: 0 } : undefined;
+  if (item.state !== 'done' || !res || res.status === 'Pending') {
+    throw new SousError('DEPLOY_TIMEOUT', `${updated.deploymentID} ${updated.version} was not ready in time${res?.message ? `: ${res.message}` : ''}`, {
+      exit: EXIT_DEPLOY_TIMEOUT,
+      hints: ['Check it later with: sous status', 'Wait longer with --timeout'],
+      details: { queueItem: item },
+    });
+  }
+  if (res.status === 'Failed') {
+    throw failure(res.code === 'DEPLOY_HELD' ? 'DEPLOY_HELD' : 'DEPLOY_FAILED', `${updated.deploymentID} ${updated.version} failed: ${res.message ?? 'the scheduler gave no reason'}`, {
+      hints: updated.previousVersion ? [`The previous version (${updated.previousVersion}) keeps serving where the scheduler allows.`] : [],
+      details: { queueItem: item },
+    });
+  }
+  return { ...updated, status: 'live', outcome };
+}
+
+/** The servers that rectify the clusters in scope (every known server for all clusters). */
+async function serversInScope(client: ServerClient, cluster?: string): Promise<ServerClient[]> {
+  if (cluster) return [await serverFor(client, cluster)];
+  const r = await client.request<{ servers: Record<string, string> }>('GET', '/servers');
+  const urls = new Set([client.base, ...Object.values(r.body.servers ?? {}).map((u) => u.replace(/\/+$/, ''))]);
+  return [...urls].map((u) => (u === client.base ? client : client.at(u)));
+}
+
+function filterQuery(f: ResolvedFilters): Record<string, string | undefined> {
+  return { repo: f.repo, offset: f.repo ? (f.offset ?? '') : undefined, flavor: f.flavor, cluster: f.cluster };
+}
+
+/** `sous rectify` through servers: each rectifies its own clusters, now. */
+export async function remoteRectify(client: ServerClient, filters: ResolvedFilters, opts: { prune?: boolean; force?: boolean }): Promise<RectifyResult> {
+  const results = await Promise.all(
+    (await serversInScope(client, filters.cluster)).map(async (s) => (await s.request<RectifyResult>('POST', '/rectify', { query: filterQuery(filters), body: { prune: opts.prune, force: opts.force } })).body),
+  );
+  return merge(results);
+}
+
+export async function remotePlan(client: ServerClient, filters: ResolvedFilters, opts: { prune?: boolean } = {}): Promise<{ plan: RectifyPlan; actual: DeployState[] }> {
+  const parts = await Promise.all(
+    (await serversInScope(client, filters.cluster)).map(async (s) => (await s.request<{ plan: RectifyPlan; actual: DeployState[] }>('GET', '/plan', { query: { ...filterQuery(filters), prune: opts.prune ? 'true' : undefined } })).body),
+  );
+  const plan = merge(parts.map((p) => ({ plan: p.plan, outcomes: [], startedAt: '', durationMs: 0 }))).plan;
+  const seen = new Set<string>();
+  const actual = parts.flatMap((p) => p.actual).filter((a) => !seen.has(a.id) && (seen.add(a.id), true));
+  return { plan, actual };
+}
+
+function merge(results: RectifyResult[]): RectifyResult {
+  const uniq = <T>(xs: T[], key: (x: T) => string) => {
+    const m = new Map<string, T>();
+    for (const x of xs) m.set(key(x), x);
+    return [...m.values()];
+  };
+  return {
+    plan: {
+      actions: uniq(results.flatMap((r) => r.plan.actions), (a) => `${a.kind}|${a.deploymentID}`),
+      unchanged: [...new Set(results.flatMap((r) => r.plan.unchanged))].sort(),
+      held: uniq(results.flatMap((r) => r.plan.held), (h) => h.action.deploymentID),
+      errors: uniq(results.flatMap((r) => r.plan.errors), (e) => `${e.cluster}|${e.code}`),
+      revision: results[0]?.plan.revision ?? '',
+    },
+    outcomes: results.flatMap((r) => r.outcomes).sort((a, b) => a.action.deploymentID.localeCompare(b.action.deploymentID)),
+    startedAt: results.map((r) => r.startedAt).sort()[0] ?? new Date().toISOString(),
+    durationMs: Math.max(0, ...results.map((r) => r.durationMs)),
+  };
+}
+
+
