@@ -1,0 +1,3 @@
+module github.com/sous-examples/hello-go
+
+go 1.19
