@@ -43,3 +43,4 @@ export type * as Api from './generated/api';
 export * from './remote/client';
 export * from './remote/http-backend';
 export * from './remote/deploy';
+export * from './registry';

@@ -1,1 +1,3 @@
-export {};
+export { CachePlugin, cache, type CachePluginOptions } from './plugin';
+export { precache, copyWithSignature, type PrecacheRequest, type PrecacheOutcome } from './precache';
+export { lookupBuilt } from './lookup';
