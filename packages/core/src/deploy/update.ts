@@ -99,6 +99,7 @@ export async function updateDeployment(sous: Sous, backend: StateBackend, opts: 
     previousVersion = spec.Version ?? '';
     spec.Version = artifact.Version;
     spec.Digest = artifact.Digest;
+    spec.Image = artifact.Image;
     m = await sous.hooks.updateManifest.promise(m, { manifestID: opts.id, cluster: opts.cluster, version: artifact.Version, digest: artifact.Digest, user: opts.user });
     return { change: { message: `Deploy ${manifestKey(opts.id)} ${artifact.Version} to ${opts.cluster}`, setManifests: [m] }, result: m };
   }, opts.user);

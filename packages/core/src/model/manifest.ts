@@ -41,6 +41,7 @@ export function canonicalDeploySpec(d: DeploySpec): DeploySpec {
   out.Schedule = d.Schedule ?? '';
   out.Version = d.Version ?? '';
   if (d.Digest) out.Digest = d.Digest;
+  if (d.Image) out.Image = d.Image;
   if (d.AutoDeploy) out.AutoDeploy = d.AutoDeploy;
   if (d.SingularityRequestID) out.SingularityRequestID = d.SingularityRequestID;
   return out;

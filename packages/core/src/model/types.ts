@@ -36,6 +36,7 @@ export const DEPLOY_SPEC_FIELDS = [
   'Schedule',
   'Version',
   'Digest',
+  'Image',
   'AutoDeploy',
   'SingularityRequestID',
 ] as const;

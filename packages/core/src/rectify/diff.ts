@@ -84,7 +84,8 @@ export interface DiffOptions {
  * Pairs actual (prior) and intended (post) deployments by DeploymentID and
  * plans an action for each pair that differs, in the original's semantics:
  * Added → create; Modified → a new deploy when version, resources, env,
- * volumes, startup or args changed or the current deploy failed, a scale when
+ * volumes, startup or args changed, the current deploy failed or its rollout
+ * is unfinished (the scheduler reports it Pending), a scale when
  * only the instance count did, a request update for kind/owners/schedule;
  * Removed → reported, deleted only with prune.
  */
@@ -110,7 +111,7 @@ export function planActions(intended: DeployState[], actual: DeployState[], opts
       actions.push({ kind: 'create', deploymentID: post.id, cluster: post.cluster, reason: `new deployment of ${post.spec.Version} (${post.spec.NumInstances ?? 0} instance(s))`, post });
       continue;
     }
-    if (!forced && prior.status !== 'Failed' && prior.kind === post.kind && deepEqual(prior.spec, post.spec) && sameOwners(prior.owners, post.owners)) {
+    if (!forced && prior.status !== 'Failed' && prior.status !== 'Pending' && prior.kind === post.kind && deepEqual(prior.spec, post.spec) && sameOwners(prior.owners, post.owners)) {
       unchanged.push(post.id);
       continue;
     }
@@ -122,6 +123,9 @@ export function planActions(intended: DeployState[], actual: DeployState[], opts
     if ((prior.spec.Schedule ?? '') !== (post.spec.Schedule ?? '')) requestDiffs.push('schedule');
     const pi = prior.spec.NumInstances ?? 0;
     const qi = post.spec.NumInstances ?? 0;
+    // A scheduler reports Pending when it can see an unfinished rollout (a rectifier
+    // killed mid-action, say): finishing it is an update even when the specs agree.
+    if (prior.status === 'Pending' && !diffs.length && !requestDiffs.length && pi === qi) diffs.push(`the last rollout has not finished${prior.message ? `: ${prior.message}` : ''}`);
     if (diffs.length || requestDiffs.length || forced) {
       const why = [...diffs, ...requestDiffs, ...(pi !== qi ? [`instances ${pi} → ${qi}`] : [])];
       actions.push({ kind: 'update', deploymentID: post.id, cluster: post.cluster, reason: why.length ? why.join(', ') : 'forced redeploy', prior, post, force: forced || undefined });
