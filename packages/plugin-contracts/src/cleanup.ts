@@ -2,7 +2,6 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { spawn } from 'node:child_process';
 import type Docker from 'dockerode';
-import type { EngineAddress } from './engine';
 
 /** Labels on every contract container, so that strays can be found: `docker ps -a --filter label=dev.sous.contracts`. */
 export const CONTRACT_LABELS = {
@@ -25,7 +24,7 @@ export function containerLabels(imageRef: string): Record<string, string> {
 
 interface Live {
   id: string;
-  address: EngineAddress;
+  host: string;
 }
 
 const live = new Map<string, Live>();
@@ -38,11 +37,11 @@ let installed = false;
  */
 function spawnReaper(): ReturnType<typeof spawn> | undefined {
   if (live.size === 0) return undefined;
-  const byHost = new Map<string, { address: EngineAddress; ids: string[] }>();
+  const byHost = new Map<string, { host: string; ids: string[] }>();
   for (const l of live.values()) {
-    const entry = byHost.get(l.address.host) ?? { address: l.address, ids: [] };
+    const entry = byHost.get(l.host) ?? { host: l.host, ids: [] };
     entry.ids.push(l.id);
-    byHost.set(l.address.host, entry);
+    byHost.set(l.host, entry);
   }
   live.clear();
   try {
@@ -100,8 +99,8 @@ function uninstall(): void {
 }
 
 /** Remembers a container until it is removed; an interrupted process removes it on the way out. */
-export function track(id: string, address: EngineAddress): void {
-  live.set(id, { id, address });
+export function track(id: string, host: string): void {
+  live.set(id, { id, host });
   install();
 }
 

@@ -2,7 +2,7 @@ import * as crypto from 'node:crypto';
 import * as net from 'node:net';
 import type Docker from 'dockerode';
 import { containerLabels, track, untrack } from './cleanup';
-import { demux, engineMessage, isUnreachable, lastLines, unreachable, type EngineAddress, type EngineError } from './engine';
+import { demux, engineMessage, isUnreachable, lastLines, unreachable, type Engine, type EngineError } from './engine';
 
 /** How the container ended, once it has. */
 export interface Exit {
@@ -60,8 +60,6 @@ export class ContractContainer {
   private startedAt = 0;
 
   private constructor(
-    private readonly docker: Docker,
-    private readonly address: EngineAddress,
     readonly container: Docker.Container,
     readonly name: string,
   ) {
@@ -80,7 +78,8 @@ export class ContractContainer {
     return this.container.id;
   }
 
-  static async start(docker: Docker, address: EngineAddress, spec: StartSpec): Promise<ContractContainer> {
+  static async start(engine: Engine, spec: StartSpec): Promise<ContractContainer> {
+    const { docker } = engine;
     const name = `sous-contracts-${crypto.randomBytes(5).toString('hex')}`;
     const exposed: Record<string, object> = {};
     const bindings: Record<string, { HostIp: string; HostPort: string }[]> = {};
@@ -100,17 +99,17 @@ export class ContractContainer {
         HostConfig: { PortBindings: bindings, AutoRemove: false },
       });
     } catch (e) {
-      if (isUnreachable(e)) throw unreachable(address, e);
+      if (isUnreachable(e)) throw unreachable(engine, e);
       throw new StartFailed(`the engine refused to create the container: ${engineMessage(e)}`);
     }
-    track(container.id, address);
-    const c = new ContractContainer(docker, address, container, name);
+    track(container.id, engine.host);
+    const c = new ContractContainer(container, name);
     try {
       await container.start();
     } catch (e) {
       const msg = engineMessage(e);
       await c.remove();
-      if (isUnreachable(e)) throw unreachable(address, e);
+      if (isUnreachable(e)) throw unreachable(engine, e);
       if (/port is already allocated|address already in use/i.test(msg)) throw Object.assign(new StartFailed(msg), { portClash: true });
       throw new StartFailed(`the engine could not start the container: ${msg}`);
     }

@@ -1,33 +1,20 @@
-import Docker from 'dockerode';
+import type Docker from 'dockerode';
 import { failure, type BuiltImage } from '@sous/core';
+import { connectEngine, engineUnreachable, isUnreachable, resolveDockerHost } from '@sous/plugin-docker';
 
-/** How to reach a Docker engine, as dockerode takes it. */
-export interface EngineAddress {
-  /** The address as configured (unix:///..., tcp://...). */
+export { isUnreachable };
+
+/** The engine contracts run on, and its address (for messages, and for the clean-up process). */
+export interface Engine {
+  docker: Docker;
+  /** The address as resolved: config.dockerHost, else DOCKER_HOST, else the local socket. */
   host: string;
-  options: Docker.DockerOptions;
 }
 
-export const DEFAULT_DOCKER_HOST = 'unix:///var/run/docker.sock';
-
-/** The engine to use: config.dockerHost, else DOCKER_HOST, else the default socket. */
-export function engineAddress(configured?: string, env: NodeJS.ProcessEnv = process.env): EngineAddress {
-  const host = configured || env.DOCKER_HOST || DEFAULT_DOCKER_HOST;
-  if (host.startsWith('unix://')) return { host, options: { socketPath: host.slice('unix://'.length) } };
-  if (host.startsWith('npipe://')) return { host, options: { socketPath: host.slice('npipe://'.length) } };
-  if (host.startsWith('/')) return { host, options: { socketPath: host } };
-  const m = /^(tcp|http|https):\/\/([^:/]+|\[[^\]]+\])(?::(\d+))?\/?$/.exec(host);
-  if (!m) {
-    throw failure('ENGINE_ADDRESS_INVALID', `cannot use Docker engine address ${JSON.stringify(host)}`, {
-      hints: ['Engine addresses look like unix:///var/run/docker.sock or tcp://127.0.0.1:2375 (dockerHost in the config, or DOCKER_HOST)'],
-    });
-  }
-  const protocol = m[1] === 'https' ? 'https' : 'http';
-  return { host, options: { protocol, host: m[2].replace(/^\[|\]$/g, ''), port: Number(m[3] ?? (protocol === 'https' ? 2376 : 2375)) } };
-}
-
-export function connect(address: EngineAddress): Docker {
-  return new Docker(address.options);
+/** The engine: config.dockerHost, else DOCKER_HOST, else unix:///var/run/docker.sock (the docker plugin's client). */
+export function engineFor(dockerHost?: string): Engine {
+  const host = resolveDockerHost(dockerHost);
+  return { docker: connectEngine(host), host };
 }
 
 /** Errors from dockerode carry the HTTP status and the engine's message. */
@@ -42,16 +29,8 @@ export function engineMessage(e: unknown): string {
   return (ee?.json && typeof ee.json === 'object' && ee.json.message) || ee?.message || String(e);
 }
 
-/** True for errors that mean the engine itself could not be reached. */
-export function isUnreachable(e: unknown): boolean {
-  return ['ECONNREFUSED', 'ENOENT', 'EACCES', 'ECONNRESET', 'EHOSTUNREACH', 'ETIMEDOUT'].includes((e as EngineError)?.code ?? '');
-}
-
-export function unreachable(address: EngineAddress, e: unknown) {
-  return failure('ENGINE_UNREACHABLE', `cannot reach the Docker engine at ${address.host}: ${engineMessage(e)}`, {
-    cause: e,
-    hints: ['Start it, or point Sous at another: dockerHost in the config, or DOCKER_HOST (for the local one: node scripts/local-engine.js start)'],
-  });
+export function unreachable(engine: Engine, e: unknown) {
+  return engineUnreachable(engine.host, e);
 }
 
 /** The reference to run: the engine's image id, or name@digest for an image known only by its pushed digest. */
@@ -64,17 +43,18 @@ export function imageRef(image: BuiltImage): string {
  * The image's inspection, pulling it by digest first when the engine does not
  * have it (`sous test` on a machine that did not build it).
  */
-export async function ensureImage(docker: Docker, address: EngineAddress, image: BuiltImage): Promise<Docker.ImageInspectInfo> {
+export async function ensureImage(engine: Engine, image: BuiltImage): Promise<Docker.ImageInspectInfo> {
+  const { docker } = engine;
   const ref = imageRef(image);
   try {
     return await docker.getImage(ref).inspect();
   } catch (e) {
-    if (isUnreachable(e)) throw unreachable(address, e);
+    if (isUnreachable(e)) throw unreachable(engine, e);
     if ((e as EngineError).statusCode !== 404) throw failure('ENGINE_ERROR', `inspecting image ${ref}: ${engineMessage(e)}`, { cause: e });
   }
   const pullRef = image.digest ? `${image.name}@${image.digest}` : ref.includes('@sha256:') ? ref : undefined;
   if (!pullRef) {
-    throw failure('IMAGE_NOT_FOUND', `the engine at ${address.host} has no image ${ref}`, { hints: ['Build it again: sous build --tag VERSION --force'] });
+    throw failure('IMAGE_NOT_FOUND', `the engine at ${engine.host} has no image ${ref}`, { hints: ['Build it again: sous build --tag VERSION --force'] });
   }
   try {
     const registry = pullRef.split('/')[0];
@@ -89,7 +69,7 @@ export async function ensureImage(docker: Docker, address: EngineAddress, image:
     });
     return await docker.getImage(pullRef).inspect();
   } catch (e) {
-    if (isUnreachable(e)) throw unreachable(address, e);
+    if (isUnreachable(e)) throw unreachable(engine, e);
     throw failure('IMAGE_PULL_FAILED', `cannot pull ${pullRef}: ${engineMessage(e)}`, {
       cause: e,
       hints: ['Check that the registry is up and still has the image (the artifact index records where it was pushed)'],

@@ -5,6 +5,6 @@ export { startupSettings, type StartupSettings, type ReportWithClusters } from '
 export { runContracts, SERVICE_KINDS, WORKER_KINDS, type RunInput } from './run';
 export { REQUIRED_LABELS } from './standard';
 export { CONTRACT_LABELS, removeStrayContainers, liveContainers } from './cleanup';
-export { engineAddress, connect, DEFAULT_DOCKER_HOST, type EngineAddress } from './engine';
+export { engineFor, type Engine } from './engine';
 export { renderContractResults, type RenderOptions } from './render';
 export type { ContractOutcome } from './result';

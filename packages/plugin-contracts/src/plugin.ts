@@ -1,5 +1,5 @@
 import type { ContractReport, Sous, SousPlugin } from '@sous/core';
-import { connect, engineAddress } from './engine';
+import { engineFor } from './engine';
 import { checkContractsOptions, contractsFile, resolveOptions, type ContractsOptions } from './options';
 import { runContracts } from './run';
 import { startupSettings, type ReportWithClusters } from './startup';
@@ -23,10 +23,9 @@ export class ContractsPlugin implements SousPlugin {
     });
     sous.hooks.testImage.tapPromise(this.name, async (report: ContractReport) => {
       const options = resolveOptions(this.opts, sous.config.contracts);
-      const address = engineAddress(sous.config.dockerHost);
       const settings = startupSettings(report as ReportWithClusters, options);
       const logger = sous.context(this.name).logger;
-      const results = await runContracts({ docker: connect(address), address, image: report.image, kind: report.kind, settings, options, logger });
+      const results = await runContracts({ engine: engineFor(sous.config.dockerHost), image: report.image, kind: report.kind, settings, options, logger });
       report.results.push(...results);
     });
   }

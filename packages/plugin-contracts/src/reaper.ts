@@ -1,16 +1,15 @@
 /**
  * Run as a detached process by cleanup.ts when Sous is interrupted in the
  * middle of a contract: force-removes the given containers, then exits.
- * argv[2]: JSON list of { address: EngineAddress, ids: string[] }.
+ * argv[2]: JSON list of { host: the engine address, ids: string[] }.
  */
-import Docker from 'dockerode';
-import type { EngineAddress } from './engine';
+import { connectEngine } from '@sous/plugin-docker';
 
 async function main(): Promise<void> {
-  const groups = JSON.parse(process.argv[2] ?? '[]') as { address: EngineAddress; ids: string[] }[];
+  const groups = JSON.parse(process.argv[2] ?? '[]') as { host: string; ids: string[] }[];
   await Promise.all(
     groups.flatMap((g) => {
-      const docker = new Docker(g.address.options);
+      const docker = connectEngine(g.host);
       return g.ids.map(async (id) => {
         for (let attempt = 0; attempt < 3; attempt++) {
           try {

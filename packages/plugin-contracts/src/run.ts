@@ -1,10 +1,9 @@
-import type Docker from 'dockerode';
 import type { BuiltImage, Logger } from '@sous/core';
 import { CONTRACT_CODES } from './codes';
 import { removeStrayContainers } from './cleanup';
 import { ContractContainer, freePorts, StartFailed } from './container';
 import { commandContract, httpContract } from './custom';
-import { ensureImage, imageRef, type EngineAddress } from './engine';
+import { ensureImage, imageRef, type Engine } from './engine';
 import { commandContractName, httpContractName, STANDARD_CONTRACTS, type ResolvedContractsOptions, type StandardContract } from './options';
 import { Results, type ContractOutcome } from './result';
 import { imageContracts, startupContracts, staysUp, stopsOnSigterm } from './standard';
@@ -16,8 +15,7 @@ export const SERVICE_KINDS: readonly string[] = ['http-service', 'on-demand'];
 export const WORKER_KINDS: readonly string[] = ['worker'];
 
 export interface RunInput {
-  docker: Docker;
-  address: EngineAddress;
+  engine: Engine;
   image: BuiltImage;
   kind: string;
   settings: StartupSettings;
@@ -32,11 +30,11 @@ const RUNTIME: Record<'service' | 'worker', StandardContract[]> = {
 
 /** Runs every contract for the image's kind; the container is removed whatever happens. */
 export async function runContracts(input: RunInput): Promise<ContractOutcome[]> {
-  const { docker, address, image, kind, options } = input;
+  const { engine, image, kind, options } = input;
   const results = new Results();
   // Containers of killed runs are removed on the side; failing to is no reason to fail the contracts.
-  const sweep = removeStrayContainers(docker).catch(() => [] as string[]);
-  const info = await ensureImage(docker, address, image);
+  const sweep = removeStrayContainers(engine.docker).catch(() => [] as string[]);
+  const info = await ensureImage(engine, image);
   imageContracts(info, results, options.disable);
   const mode = SERVICE_KINDS.includes(kind) ? 'service' : WORKER_KINDS.includes(kind) ? 'worker' : undefined;
   if (mode) await runContainer(input, mode, results);
@@ -58,7 +56,7 @@ async function startContainer(input: RunInput, ports: number[]): Promise<{ c: Co
     env.PORT = String(ports[0]);
     env.TASK_HOST = '127.0.0.1';
     try {
-      const c = await ContractContainer.start(input.docker, input.address, {
+      const c = await ContractContainer.start(input.engine, {
         image: imageRef(input.image),
         imageRef: input.image.digest ? `${input.image.name}@${input.image.digest}` : (input.image.tags[0] ?? imageRef(input.image)),
         env,
