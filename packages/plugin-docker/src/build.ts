@@ -5,7 +5,7 @@ import { makeContext } from './context';
 import { engineError } from './engine';
 import { BuildTracker, type FailedStep } from './progress';
 import { readMessages } from './stream';
-import { openSession, type Session } from './session';
+import type { Session } from './session';
 
 /** `registry/name` of a tagged reference (`registry/name:tag` or `registry/name@digest`). */
 export function repositoryOf(ref: string): string {
@@ -76,7 +76,11 @@ export async function buildWithEngine(docker: Dockerode, req: BuildRequest): Pro
   const tracker = new BuildTracker(req.onProgress);
   let session: Session | undefined;
   try {
-    if (Object.keys(plan.secrets).length) session = await openSession(docker, { secrets: plan.secrets });
+    if (Object.keys(plan.secrets).length) {
+      // Only builds with secrets need a session, and only they load gRPC.
+      const { openSession } = await import('./session');
+      session = await openSession(docker, { secrets: plan.secrets });
+    }
     const query: Record<string, unknown> = {
       t: tags,
       version: '2',

@@ -1,6 +1,6 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import Dockerode from 'dockerode';
+import type Dockerode from 'dockerode';
 import { failure, isSousError, type SousError } from '@sous/core';
 
 /** Where the engine is when nothing says otherwise. */
@@ -59,7 +59,10 @@ export function connectEngine(hostOrConfig?: EngineAddress): Dockerode {
   const host = resolveDockerHost(hostOrConfig);
   let client = clients.get(host);
   if (!client) {
-    client = new Dockerode(engineOptions(host, process.env));
+    // Loaded on first use: dockerode brings ssh2 and gRPC along, too much for commands that never reach an engine.
+    // eslint-disable-next-line @typescript-eslint/no-require-imports
+    const Engine = require('dockerode') as typeof Dockerode;
+    client = new Engine(engineOptions(host, process.env));
     clients.set(host, client);
   }
   return client;

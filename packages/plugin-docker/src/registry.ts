@@ -1,3 +1,5 @@
+import * as http from 'node:http';
+import * as https from 'node:https';
 import { failure, type SousError } from '@sous/core';
 
 /** The manifest types a registry must answer with so its digest is the one the engine pushed. */
@@ -37,6 +39,20 @@ export function registryUnreachable(host: string, why: string, cause?: unknown):
   });
 }
 
+function head(url: string, headers: Record<string, string>, timeoutMs: number): Promise<{ status: number; headers: http.IncomingHttpHeaders }> {
+  // node:http rather than fetch: fetch loads undici on first use, a cost every `sous build` process would pay.
+  const lib = url.startsWith('https:') ? https : http;
+  return new Promise((resolve, reject) => {
+    const req = lib.request(url, { method: 'HEAD', headers, timeout: timeoutMs }, (res) => {
+      res.resume();
+      resolve({ status: res.statusCode ?? 0, headers: res.headers });
+    });
+    req.on('timeout', () => req.destroy(Object.assign(new Error(`no answer in ${timeoutMs} ms`), { code: 'ETIMEDOUT' })));
+    req.on('error', reject);
+    req.end();
+  });
+}
+
 /**
  * The digest the registry serves for `repo:tag`, asked the way that gives
  * the v2/OCI manifest's digest (`HEAD /v2/<name>/manifests/<tag>`).
@@ -44,15 +60,15 @@ export function registryUnreachable(host: string, why: string, cause?: unknown):
 export async function registryDigest(repo: string, tag: string, opts: { timeoutMs?: number } = {}): Promise<string> {
   const { host, repository } = splitRepository(repo);
   const url = `${registryBaseURL(host)}/v2/${repository}/manifests/${encodeURIComponent(tag)}`;
-  let res: Response;
+  let res: { status: number; headers: http.IncomingHttpHeaders };
   try {
-    res = await fetch(url, { method: 'HEAD', headers: { Accept: MANIFEST_ACCEPT }, signal: AbortSignal.timeout(opts.timeoutMs ?? 15000) });
+    res = await head(url, { Accept: MANIFEST_ACCEPT }, opts.timeoutMs ?? 15000);
   } catch (e) {
-    const cause = (e as { cause?: { code?: string; message?: string } }).cause;
-    throw registryUnreachable(host, cause?.code ?? cause?.message ?? (e as Error).message, e);
+    const err = e as NodeJS.ErrnoException;
+    throw registryUnreachable(host, err.code ?? err.message, e);
   }
-  const digest = res.headers.get('docker-content-digest');
-  if (res.status !== 200 || !digest) {
+  const digest = res.headers['docker-content-digest'];
+  if (res.status !== 200 || typeof digest !== 'string' || !digest) {
     throw failure('DIGEST_UNCONFIRMED', `the registry ${host} does not confirm ${repository}:${tag} after the push (HTTP ${res.status}${digest ? '' : ', no Docker-Content-Digest'})`, {
       hints: ['Check the registry serves the Docker Registry HTTP API v2 and that it allows anonymous reads of what it just accepted'],
       details: { registry: host, status: res.status },

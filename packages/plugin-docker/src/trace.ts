@@ -1,4 +1,4 @@
-import * as protobuf from 'protobufjs';
+import type * as protobuf from 'protobufjs';
 
 /**
  * BuildKit's progress, as the engine relays it in `moby.buildkit.trace`
@@ -111,7 +111,8 @@ const num = (v: unknown): number => (typeof v === 'object' && v !== null ? (v as
 
 /** Decodes one `moby.buildkit.trace` aux payload (base64). */
 export function decodeTrace(aux: string): Trace {
-  statusType ??= protobuf.Root.fromJSON(schema).lookupType('StatusResponse');
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  statusType ??= (require('protobufjs') as typeof protobuf).Root.fromJSON(schema).lookupType('StatusResponse');
   // eslint-disable-next-line @typescript-eslint/no-explicit-any
   const m = statusType.decode(Buffer.from(aux, 'base64')) as any;
   return {
