@@ -7,8 +7,7 @@ import { execFileSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { MANIFEST_ACCEPT } from '../packages/plugin-docker/src/registry';
-import { readFromImage, testEngine, type TestEngine } from '../packages/plugin-docker/src/testing/engine';
+import { readFromImage, testEngine, V2_ACCEPT, type TestEngine } from '../packages/plugin-docker/src/testing/engine';
 import { makeSousEnv, requireBuilt, sous, type SousEnv } from './helpers/sous';
 
 const FIXTURE = path.join(__dirname, 'fixtures/dockerfile-app');
@@ -24,7 +23,7 @@ function git(cwd: string, ...args: string[]): string {
 }
 
 async function manifestDigest(name: string, tag: string): Promise<string | null> {
-  const res = await fetch(`http://${eng.registry}/v2/${name}/manifests/${tag}`, { method: 'HEAD', headers: { Accept: MANIFEST_ACCEPT } });
+  const res = await fetch(`http://${eng.registry}/v2/${name}/manifests/${tag}`, { method: 'HEAD', headers: { Accept: V2_ACCEPT } });
   return res.status === 200 ? res.headers.get('docker-content-digest') : null;
 }
 

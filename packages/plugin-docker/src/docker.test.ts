@@ -6,8 +6,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { loadConfig, Sous, type Artifact, type BuildPlan, type BuiltImage, type Progress, type SourceContext, type Workspace } from '@sous/core';
 import { docker } from './plugin';
-import { MANIFEST_ACCEPT } from './registry';
-import { BUSYBOX, cleanUp, deadPort, readFromImage, refusingRegistry, registryOnlyImage, tempDir, TEST_LABEL, testEngine, type TestEngine } from './testing/engine';
+import { BUSYBOX, cleanUp, deadPort, readFromImage, refusingRegistry, registryOnlyImage, tempDir, TEST_LABEL, testEngine, V2_ACCEPT, type TestEngine } from './testing/engine';
 
 let eng: TestEngine;
 const dirs: string[] = [];
@@ -195,7 +194,7 @@ describe('publishing', () => {
     expect(artifact.reference).toBe(`${image.name}@${artifact.digest}`);
     for (const t of image.tags) {
       const repo = t.slice(eng.registry.length + 1, t.lastIndexOf(':'));
-      const res = await fetch(`http://${eng.registry}/v2/${repo}/manifests/${t.slice(t.lastIndexOf(':') + 1)}`, { method: 'HEAD', headers: { Accept: MANIFEST_ACCEPT } });
+      const res = await fetch(`http://${eng.registry}/v2/${repo}/manifests/${t.slice(t.lastIndexOf(':') + 1)}`, { method: 'HEAD', headers: { Accept: V2_ACCEPT } });
       expect(res.status).toBe(200);
       expect(res.headers.get('docker-content-digest')).toBe(artifact.digest);
     }

@@ -1,5 +1,5 @@
 import { connectEngine, DEFAULT_DOCKER_HOST, pingEngine, resolveDockerHost } from './engine';
-import { registryBaseURL, splitRepository } from './registry';
+import { splitRepository } from './registry';
 import { repositoryOf } from './build';
 import { deadPort } from './testing/engine';
 
@@ -44,11 +44,5 @@ describe('image references', () => {
     expect(repositoryOf('127.0.0.1:5000/acme/app:1.0.0')).toBe('127.0.0.1:5000/acme/app');
     expect(repositoryOf(`127.0.0.1:5000/acme/app@sha256:${'a'.repeat(64)}`)).toBe('127.0.0.1:5000/acme/app');
     expect(repositoryOf('127.0.0.1:5000/acme/app')).toBe('127.0.0.1:5000/acme/app');
-  });
-
-  it('talks plain HTTP to loopback registries only', () => {
-    expect(registryBaseURL('127.0.0.1:5000')).toBe('http://127.0.0.1:5000');
-    expect(registryBaseURL('localhost:5000')).toBe('http://localhost:5000');
-    expect(registryBaseURL('registry.example')).toBe('https://registry.example');
   });
 });

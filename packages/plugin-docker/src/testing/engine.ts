@@ -12,11 +12,12 @@ import * as path from 'node:path';
 import type Dockerode from 'dockerode';
 import * as tarFs from 'tar-fs';
 import { connectEngine } from '../engine';
-import { MANIFEST_ACCEPT } from '../registry';
 import { readMessages } from '../stream';
 
 export const ROOT = path.resolve(__dirname, '../../../..');
 export const BUSYBOX = 'sous-local/busybox:latest';
+/** How a client asks a registry for the digest the engine pushed (a v2 or OCI image manifest's). */
+export const V2_ACCEPT = 'application/vnd.docker.distribution.manifest.v2+json, application/vnd.oci.image.manifest.v1+json';
 /** Every image a test run makes carries this label, with the run's id. */
 export const TEST_LABEL = 'dev.sous.test-run';
 
@@ -59,7 +60,7 @@ export async function cleanUp(eng: TestEngine): Promise<void> {
 
 async function deleteFromRegistry(registry: string, name: string, tag: string): Promise<void> {
   try {
-    const head = await fetch(`http://${registry}/v2/${name}/manifests/${tag}`, { method: 'HEAD', headers: { Accept: MANIFEST_ACCEPT } });
+    const head = await fetch(`http://${registry}/v2/${name}/manifests/${tag}`, { method: 'HEAD', headers: { Accept: V2_ACCEPT } });
     const digest = head.headers.get('docker-content-digest');
     if (digest) await fetch(`http://${registry}/v2/${name}/manifests/${digest}`, { method: 'DELETE' });
   } catch {
