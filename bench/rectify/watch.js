@@ -27,8 +27,6 @@ const p95 = (xs) => [...xs].sort((a, b) => a - b)[Math.min(xs.length - 1, Math.f
   await gdm.update((s) => ({ change: { message: 'cluster', defs: { ...s.defs, Clusters: { mem: { Name: 'mem', Kind: 'memory', BaseURL: '', Env: {}, AllowedAdvisories: [] } } } }, result: undefined }), user);
   const config = await core.loadConfig({ cwd: dir, env: { XDG_CONFIG_HOME: path.join(dir, 'cfg') }, repoConfig: false });
   const sous = core.Sous.create(config);
-  const mem = new core.MemorySchedulerPlugin();
-  sous.use(mem);
   let waiting;
   sous.hooks.beforeAction.tap('bench', () => waiting && waiting(process.hrtime.bigint()));
   const rectifier = new core.Rectifier(sous, gdm, path.join(dir, 'status'));

@@ -70,8 +70,9 @@ export default class Rectify extends SousCommand {
     this.logToStderr(`Watching ${config.stateLocation}; Ctrl-C to stop.`);
     await new Promise<void>((resolve) => {
       const stop = () => resolve();
-      process.once('SIGINT', stop);
-      process.once('SIGTERM', stop);
+      // Kept installed (not once): signal-exit, loaded by the lock library, re-raises a signal when it sees no other listener.
+      process.on('SIGINT', stop);
+      process.on('SIGTERM', stop);
     });
     await watcher.close();
     await loop.stop();

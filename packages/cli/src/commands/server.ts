@@ -42,8 +42,9 @@ export default class Server extends SousCommand {
     const address = await server.app.listen({ host: m[1], port: Number(m[2]) });
     this.logToStderr(`sous server listening on ${address}${flags.autoresolver ? ', rectifying ' + (flags.cluster?.join(', ') ?? 'every cluster') : ''}`);
     await new Promise<void>((resolve) => {
-      process.once('SIGTERM', () => resolve());
-      process.once('SIGINT', () => resolve());
+      // Kept installed (not once): signal-exit, loaded by the lock library, re-raises a signal when it sees no other listener.
+      process.on('SIGTERM', () => resolve());
+      process.on('SIGINT', () => resolve());
     });
     this.logToStderr('stopping: finishing the actions in flight');
     await server.close();

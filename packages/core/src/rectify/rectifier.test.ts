@@ -36,8 +36,8 @@ async function world(opts: { clusters?: Record<string, { Kind: string; AllowPrun
   const base = await loadConfig({ cwd: dir, env: { XDG_CONFIG_HOME: path.join(dir, 'cfg') }, repoConfig: false });
   const config = Object.freeze({ ...base, rectify: { ...base.rectify, ...(opts.rectify ?? {}) } });
   const sous = Sous.create(config);
-  const mem = new MemorySchedulerPlugin();
-  sous.use(mem);
+  // Core applies the memory scheduler itself; the test looks at its schedulers.
+  const mem = sous.plugins.find((p): p is MemorySchedulerPlugin => p instanceof MemorySchedulerPlugin)!;
   const events: SousEvent[] = [];
   sous.hooks.event.tapPromise('test', async (e) => {
     events.push(e);
