@@ -41,8 +41,8 @@ const context = (dir: string): SourceContext => ({
   cleanCheckout: false,
 });
 
-async function sousFor(dir: string, host?: string): Promise<{ sous: Sous; ws: Workspace }> {
-  const config = await loadConfig({ cwd: dir, repoConfig: false, env: { SOUS_DOCKER_HOST: eng.dockerHost, SOUS_DOCKER_REGISTRY_HOST: eng.registry, XDG_CONFIG_HOME: dir } });
+async function sousFor(dir: string, host?: string, flags?: Parameters<typeof loadConfig>[0]['flags']): Promise<{ sous: Sous; ws: Workspace }> {
+  const config = await loadConfig({ cwd: dir, repoConfig: false, flags, env: { SOUS_DOCKER_HOST: eng.dockerHost, SOUS_DOCKER_REGISTRY_HOST: eng.registry, XDG_CONFIG_HOME: dir } });
   const sous = new Sous(config).use(docker(host ? { host } : undefined));
   return { sous, ws: { dir, context: context(dir), config } };
 }
@@ -120,6 +120,16 @@ describe('the dockerfile stack through a real Sous', () => {
     expect(listing).toEqual(['./.dockerignore', './Dockerfile', './logs/keep.log', './main.sh', './src/lib.sh']);
   });
 
+  it('plans with build.dockerfile and the build.args the Dockerfile declares, and records base images as inputs', async () => {
+    const dir = app({ 'docker/Prod.dockerfile': 'ARG MODE\nFROM sous-local/busybox AS base\nFROM base\nRUN echo $MODE\n' });
+    const { sous, ws } = await sousFor(dir, undefined, { build: { dockerfile: 'docker/Prod.dockerfile', args: { MODE: 'prod', OTHER: 'x' } } });
+    expect(await sous.hooks.detectStack.promise(ws)).toBe('dockerfile');
+    const plan = await sous.hooks.finalizePlan.promise(await sous.hooks.buildPlan.for('dockerfile').promise({ ...blank(dir), stack: 'dockerfile' }, ws), ws);
+    expect(plan.dockerfile).toContain('FROM base');
+    expect(plan.buildArgs).toEqual({ MODE: 'prod' });
+    expect(plan.inputs).toEqual({ 'from:sous-local/busybox': (await eng.docker.getImage(BUSYBOX).inspect()).Id });
+  });
+
   it('builds a stack plan whose Dockerfile is not the application’s, without clashing with its files', async () => {
     const dir = app({ 'Dockerfile.sous': 'mine\n', '.sous.Dockerfile': 'also mine\n', 'data.txt': 'x\n' });
     const { sous, ws } = await sousFor(dir);
@@ -142,6 +152,7 @@ describe('the dockerfile stack through a real Sous', () => {
     const plan = { ...(await planFor(sous, ws)), secrets: { token: path.join(secret, 'token') } };
     const image = await build(sous, ws, plan, [tagsFor('secret')[0]]);
     expect((await readFromImage(eng.docker, image.id, '/size')).trim()).toBe(String(`s3cret-${eng.run}`.length));
+    await expect(readFromImage(eng.docker, image.id, '/run/secrets/token')).rejects.toMatchObject({ statusCode: 404 });
   });
 
   it('reports a failing RUN step as BUILD_STEP_FAILED with the step and its last output lines, and tags nothing', async () => {

@@ -1,7 +1,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import type Dockerode from 'dockerode';
-import { STAGE, usageError, type BuildPlan, type Sous, type SousPlugin, type Workspace } from '@sous/core';
+import { declaredArgs, STAGE, usageError, type BuildPlan, type Sous, type SousPlugin, type Workspace } from '@sous/core';
 import { buildWithEngine } from './build';
 import { connectEngine } from './engine';
 import { baseImageInputs } from './inputs';
@@ -63,7 +63,10 @@ export class DockerPlugin implements SousPlugin {
           hints: ['Add a Dockerfile to the application directory, set build.dockerfile in sous.config.ts, or use a stack (node, go, java)'],
         });
       }
-      return { ...plan, dockerfile, contextDir: ws.dir, buildArgs: { ...(ws.config.build?.args ?? {}), ...plan.buildArgs } };
+      // build.args from the config, for the args this Dockerfile declares (others would only change the content key).
+      const declared = declaredArgs(dockerfile);
+      const fromConfig = Object.entries(ws.config.build?.args ?? {}).filter(([k]) => declared.has(k));
+      return { ...plan, dockerfile, contextDir: ws.dir, buildArgs: { ...Object.fromEntries(fromConfig), ...plan.buildArgs } };
     });
 
     sous.hooks.finalizePlan.tapPromise(this.name, async (plan) => ({ ...plan, inputs: { ...plan.inputs, ...(await baseImageInputs(engine(), plan)) } }));
