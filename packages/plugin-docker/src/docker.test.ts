@@ -171,6 +171,20 @@ describe('the dockerfile stack through a real Sous', () => {
     for (const t of tags) await expect(eng.docker.getImage(t).inspect()).rejects.toMatchObject({ statusCode: 404 });
   });
 
+  it('reports a base image the engine cannot get as BASE_IMAGE_UNAVAILABLE, and a Dockerfile it cannot parse as DOCKERFILE_INVALID', async () => {
+    const missing = `127.0.0.1:${await deadPort()}/nothere:1`;
+    const a = app({ Dockerfile: `FROM ${missing}\nRUN true\n` });
+    const s1 = await sousFor(a);
+    const e1 = await caught(build(s1.sous, s1.ws, await planFor(s1.sous, s1.ws), tagsFor('nobase')));
+    expect(e1.code).toBe('BASE_IMAGE_UNAVAILABLE');
+    expect(e1.message).toContain(missing);
+    const b = app({ Dockerfile: 'FROM sous-local/busybox\nFOO bar\n' });
+    const s2 = await sousFor(b);
+    const e2 = await caught(build(s2.sous, s2.ws, await planFor(s2.sous, s2.ws), tagsFor('unparsable')));
+    expect(e2.code).toBe('DOCKERFILE_INVALID');
+    expect(e2.message).toContain('unknown instruction: FOO');
+  });
+
   it('reports an engine that does not answer as ENGINE_UNREACHABLE, from a socket or a TCP port', async () => {
     const dir = app({ Dockerfile: 'FROM sous-local/busybox\n' });
     for (const host of ['unix:///nonexistent/docker.sock', `tcp://127.0.0.1:${await deadPort()}`]) {
