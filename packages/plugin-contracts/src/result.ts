@@ -41,6 +41,11 @@ export class Results {
   }
 }
 
+/** A measured time for messages: 17ms, 1.2s, 30s. */
+export function elapsed(ms: number): string {
+  return ms < 1000 ? `${Math.round(ms)}ms` : secs(ms);
+}
+
 /** Seconds for messages: 0.2s, 30s. */
 export function secs(ms: number): string {
   const s = ms / 1000;

@@ -4,7 +4,7 @@ import { CONTRACT_CODES } from './codes';
 import type { ContractContainer } from './container';
 import { poll, type HttpRequest } from './http';
 import type { ResolvedContractsOptions, StandardContract } from './options';
-import { secs, type Results } from './result';
+import { elapsed, secs, type Results } from './result';
 import type { StartupSettings } from './startup';
 
 /** The labels every image Sous builds carries (core's own and the OCI ones). */
@@ -57,7 +57,7 @@ export interface StartupOutcome {
 }
 
 function exitedMessage(c: ContractContainer): string {
-  return `the container exited with code ${c.exit?.code} ${secs(c.exit?.afterMs ?? 0)} after starting`;
+  return `the container exited with code ${c.exit?.code} ${elapsed(c.exit?.afterMs ?? 0)} after starting`;
 }
 
 /**
@@ -104,11 +104,11 @@ export async function startupContracts(c: ContractContainer, ports: number[], st
     }
     return { answering: false, ready: false };
   }
-  if (checkPort) results.passed('port-answers-http', { expected: `HTTP on PORT${st.portIndex} within ${within}`, actual: `answered after ${secs(st.connectDelayMs + (out.answeredAfterMs ?? 0))}`, durationMs: st.connectDelayMs + (out.answeredAfterMs ?? 0) });
+  if (checkPort) results.passed('port-answers-http', { expected: `HTTP on PORT${st.portIndex} within ${within}`, actual: `answered after ${elapsed(st.connectDelayMs + (out.answeredAfterMs ?? 0))}`, durationMs: st.connectDelayMs + (out.answeredAfterMs ?? 0) });
   if (!checkReady) return { answering: true, ready: false };
   const expected = `${st.path} answers 2xx within ${within}`;
   if (out.ready) {
-    results.passed('readiness', { expected, actual: `${out.lastStatus} after ${secs(st.connectDelayMs + (out.readyAfterMs ?? 0))}`, durationMs: st.connectDelayMs + (out.readyAfterMs ?? 0) });
+    results.passed('readiness', { expected, actual: `${out.lastStatus} after ${elapsed(st.connectDelayMs + (out.readyAfterMs ?? 0))}`, durationMs: st.connectDelayMs + (out.readyAfterMs ?? 0) });
     return { answering: true, ready: true };
   }
   if (c.exit && !out.failedFast) {
@@ -136,7 +136,7 @@ export async function staysUp(c: ContractContainer, opts: ResolvedContractsOptio
   }
   const expected = `still running after ${secs(opts.settlePeriodMs)}`;
   if (c.exit) {
-    results.failed('stays-up', CONTRACT_CODES.containerExited, { expected, actual: `exited with code ${c.exit.code} after ${secs(c.exit.afterMs)}`, message: exitedMessage(c), since: t0 });
+    results.failed('stays-up', CONTRACT_CODES.containerExited, { expected, actual: `exited with code ${c.exit.code} after ${elapsed(c.exit.afterMs)}`, message: exitedMessage(c), since: t0 });
     return false;
   }
   results.passed('stays-up', { expected, actual: 'running', since: t0 });
@@ -164,7 +164,7 @@ export async function stopsOnSigterm(c: ContractContainer, kind: string, opts: R
     });
     return;
   }
-  const actual = `exited with code ${exit.code} after ${secs(waitedMs)}`;
+  const actual = `exited with code ${exit.code} after ${elapsed(waitedMs)}`;
   if (exit.code === 0 || exit.code === 143) return void results.passed(name, { expected, actual, since: t0 });
   if (kind === 'worker') results.failed(name, CONTRACT_CODES.uncleanExit, { expected, actual, message: 'the worker did not stop cleanly on SIGTERM', since: t0 });
   else results.add(name, 'warning', { expected, actual, code: CONTRACT_CODES.uncleanExit, message: 'stopped in time, but not cleanly', since: t0 });

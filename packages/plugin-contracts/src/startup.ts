@@ -1,4 +1,4 @@
-import { expandDeploySpec, type Cluster, type ContractReport, type DeploySpec } from '@sous/core';
+import { expandDeploySpec, type ContractReport, type DeploySpec } from '@sous/core';
 import type { ResolvedContractsOptions } from './options';
 
 /** How the service is started and checked, from the manifest's deployment with the plugin's defaults. */
@@ -26,8 +26,8 @@ export interface StartupSettings {
   args: string[];
 }
 
-/** The report, with the cluster definitions when the caller has them (to expand each deployment). */
-export type ReportWithClusters = ContractReport & { clusters?: Record<string, Cluster> };
+/** The report; its `clusters` (when the caller has them) expand each deployment. */
+export type ReportWithClusters = ContractReport;
 
 const num = (v: unknown): number => (typeof v === 'number' && Number.isFinite(v) && v > 0 ? v : 0);
 

@@ -23,13 +23,20 @@ export default class Build extends SousCommand {
 
   async run() {
     const { flags, args } = await this.parseFlags(Build);
-    const { build } = await import('@sous/core');
+    const { build, STAGE } = await import('@sous/core');
+    const { renderContractResults } = await import('@sous/plugin-contracts');
     const path = await import('node:path');
     const dir = path.resolve(args.path);
     process.chdir(dir);
     const config = await this.config_();
     const sous = createSous(config, this.logger());
     const ui = taskList(process.stderr, this.jsonEnabled());
+    // The contract results, as the last tap sees them, shown under the test phase.
+    let contracts: import('@sous/core').ContractResult[] = [];
+    sous.hooks.testImage.tap({ name: 'sous:cli', stage: STAGE.ENFORCE }, (report) => void (contracts = report.results));
+    const showContracts = () => {
+      if (contracts.length && !this.jsonEnabled()) process.stderr.write(renderContractResults(contracts, { tty: process.stderr.isTTY, columns: process.stderr.columns }));
+    };
     try {
       const r = await build(sous, {
         dir,
@@ -39,7 +46,13 @@ export default class Build extends SousCommand {
         force: flags.force,
         backend: await this.backend(),
         user: await this.user(),
-        observer: { phase: (p, s, d) => ui.phase(p, s, d), progress: (p) => ui.progress(p.message) },
+        observer: {
+          phase: (p, s, d) => {
+            ui.phase(p, s, d);
+            if (p === 'test' && (s === 'done' || s === 'fail')) showContracts();
+          },
+          progress: (p) => ui.progress(p.message),
+        },
       });
       ui.close();
       if (r.status === 'already-built') this.log(`${r.source} ${r.version} was already built: ${r.reference} (use --force to build it again)`);

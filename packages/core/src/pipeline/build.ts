@@ -203,7 +203,7 @@ export async function build(sous: Sous, opts: BuildOptions): Promise<BuildResult
 
     begin('test');
     const kind = manifests[0]?.Kind ?? 'http-service';
-    const report: ContractReport = { image, kind, manifest: manifests[0], results: [] };
+    const report: ContractReport = { image, kind, manifest: manifests[0], clusters: (await opts.backend.read()).defs.Clusters ?? {}, results: [] };
     await sous.hooks.testImage.promise(report);
     const failed = report.results.filter((r) => r.status === 'failed');
     if (failed.length) {

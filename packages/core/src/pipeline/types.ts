@@ -131,6 +131,8 @@ export interface ContractReport {
   image: BuiltImage;
   kind: Manifest['Kind'];
   manifest?: Manifest;
+  /** The cluster definitions (defs.yaml), so contracts can expand the manifest's deployments with their clusters' defaults. */
+  clusters?: Record<string, Cluster>;
   results: ContractResult[];
 }
 
