@@ -78,7 +78,7 @@ export class GdmStore {
         hints: ['Point SOUS_STATE_LOCATION (or stateLocation in the config) at a directory'],
       });
     }
-    if (!fs.existsSync(path.join(abs, '.git'))) {
+    if (!fs.existsSync(path.join(abs, '.git', 'HEAD'))) {
       await GdmStore.initialise(abs, opts);
     }
     const head = await git(abs, ['symbolic-ref', '-q', 'HEAD'], { reject: false });
@@ -98,7 +98,8 @@ export class GdmStore {
   /** Creates an empty state repository: an empty defs.yaml in one commit. */
   private static async initialise(abs: string, opts: StoreOptions): Promise<void> {
     await fsp.mkdir(abs, { recursive: true });
-    const entries = await fsp.readdir(abs);
+    // Only Sous's own local files (.git/sous: tokens, outcomes) may be there already.
+    const entries = (await fsp.readdir(abs)).filter((e) => !(e === '.git' && fs.readdirSync(path.join(abs, '.git')).every((f) => f === 'sous')));
     if (entries.length > 0) {
       throw usageError('STATE_NOT_A_REPOSITORY', `the state location ${abs} is not empty and not a git repository`, {
         hints: ['Use an empty directory, or run `git init` there if it already holds a Sous state'],
