@@ -67,7 +67,8 @@ export function javaPlan(dir: string, project: JavaProject, opts: JavaStackOptio
   if (maven) values.mavenArgs = shellWords(['--no-transfer-progress', ...(opts.mavenArgs ?? JAVA_DEFAULTS.mavenArgs)]);
   else {
     values.gradle = gradle;
-    values.gradleArgs = shellWords(opts.gradleArgs ?? JAVA_DEFAULTS.gradleArgs);
+    const args = shellWords(opts.gradleArgs ?? JAVA_DEFAULTS.gradleArgs);
+    values.gradleArgs = args ? `${args} ` : '';
   }
   const dockerfile = tidyDockerfile(renderTemplate(maven ? 'java-maven.Dockerfile.tmpl' : 'java-gradle.Dockerfile.tmpl', values));
   for (const [p, c] of Object.entries(readExtraFiles('java', opts.extraFiles))) files[`.sous/files/${p}`] = c;
