@@ -95,6 +95,14 @@ describe('custom contracts', () => {
     expect(by['stays-up'].status).toBe('passed');
   });
 
+  it('report CONTAINER_START_FAILED when the engine cannot start the command', async () => {
+    const manifest = { ...manifestWith('worker'), Deployments: { local: { Args: ['/bin/sh', '-c', 'sleep 60'], NumInstances: 1 } } } as never;
+    const { by } = await runContracts({ image: noshell, manifest });
+    expect(by['stays-up']).toMatchObject({ status: 'failed', code: 'CONTAINER_START_FAILED' });
+    expect(by['stays-up'].actual).toMatch(/^the engine could not start the container: .*\/bin\/sh/);
+    expect(by['stops-on-sigterm']).toMatchObject({ status: 'skipped', message: 'the container did not start' });
+  });
+
   it('are skipped, not run, when the service never becomes ready', async () => {
     const { by } = await runContracts({ image: scripted, manifest: manifestWith('http-service', { Timeout: 1 }, { HEALTH_STATUS: '500' }), config: { http: [http[0]], commands: [commands[0]] } });
     expect(by.readiness.status).toBe('failed');

@@ -102,6 +102,13 @@ describe('http-service contracts', () => {
     expect(by.readiness.status).toBe('passed');
   });
 
+  it('stop with IMAGE_NOT_FOUND or IMAGE_PULL_FAILED when the image cannot be had, running nothing', async () => {
+    const missing = { ...httpd, id: 'sha256:' + '0'.repeat(64) };
+    await expect(runContracts({ image: missing })).rejects.toMatchObject({ code: 'IMAGE_NOT_FOUND', details: expect.objectContaining({ plugin: 'sous:contracts' }) });
+    const unpullable = { ...httpd, id: '', name: '127.0.0.1:9/nowhere/app', digest: 'sha256:' + '1'.repeat(64) };
+    await expect(runContracts({ image: unpullable })).rejects.toMatchObject({ code: 'IMAGE_PULL_FAILED' });
+  });
+
   it('skip a standard contract the config disables', async () => {
     const { by } = await runContracts({ image: scripted, manifest: manifestWith('http-service', {}, { MODE: 'ignore-term' }), config: { disable: ['stops-on-sigterm'] } });
     expect(by['stops-on-sigterm']).toMatchObject({ status: 'skipped', message: 'disabled in the contracts config' });

@@ -170,7 +170,7 @@ export class ContractContainer {
     const output = demux(Buffer.concat(chunks));
     if (timedOut) return { output, timedOut: true, notFound: false, durationMs: Date.now() - t0 };
     let exitCode: number | undefined;
-    for (let i = 0; i < 20; i++) {
+    for (let i = 0; i < 100; i++) {
       const info = await ex.inspect();
       if (!info.Running) {
         exitCode = info.ExitCode ?? undefined;

@@ -1,9 +1,9 @@
-import type { BuiltImage, Logger } from '@sous/core';
+import { failure, isSousError, type BuiltImage, type Logger } from '@sous/core';
 import { CONTRACT_CODES } from './codes';
 import { removeStrayContainers } from './cleanup';
 import { ContractContainer, freePorts, StartFailed } from './container';
 import { commandContract, httpContract } from './custom';
-import { ensureImage, imageRef, type Engine } from './engine';
+import { engineMessage, ensureImage, imageRef, isUnreachable, unreachable, type Engine } from './engine';
 import { commandContractName, httpContractName, STANDARD_CONTRACTS, type ResolvedContractsOptions, type StandardContract } from './options';
 import { Results, type ContractOutcome } from './result';
 import { imageContracts, startupContracts, staysUp, stopsOnSigterm } from './standard';
@@ -28,8 +28,22 @@ const RUNTIME: Record<'service' | 'worker', StandardContract[]> = {
   worker: ['stays-up', 'stops-on-sigterm'],
 };
 
-/** Runs every contract for the image's kind; the container is removed whatever happens. */
+/**
+ * Runs every contract for the image's kind; the container is removed whatever
+ * happens. The image's faults are results; the engine's are thrown
+ * (ENGINE_UNREACHABLE, ENGINE_ERROR, IMAGE_NOT_FOUND, IMAGE_PULL_FAILED).
+ */
 export async function runContracts(input: RunInput): Promise<ContractOutcome[]> {
+  try {
+    return await run(input);
+  } catch (e) {
+    if (isSousError(e)) throw e;
+    if (isUnreachable(e)) throw unreachable(input.engine, e);
+    throw failure('ENGINE_ERROR', `the Docker engine at ${input.engine.host} failed a contract step: ${engineMessage(e)}`, { cause: e });
+  }
+}
+
+async function run(input: RunInput): Promise<ContractOutcome[]> {
   const { engine, image, kind, options } = input;
   const results = new Results();
   // Containers of killed runs are removed on the side; failing to is no reason to fail the contracts.
