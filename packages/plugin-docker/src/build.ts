@@ -66,6 +66,7 @@ async function untag(docker: Dockerode, tags: readonly string[], imageId: string
  */
 export async function buildWithEngine(docker: Dockerode, req: BuildRequest): Promise<BuiltImage> {
   const { plan, tags } = req;
+  if (!tags.length) throw failure('NO_IMAGE_TAGS', 'the build request names no tags for the image', { hints: ['Core names the tags (registry/name:version and :z<revision>-<time>); a plugin calling buildImage must pass some'] });
   const commitTime = req.workspace.context?.commitTime;
   const context = await makeContext(plan, { mtime: commitTime ? new Date(commitTime) : undefined });
   const dockerfileLabel = context.dockerfile === 'Dockerfile' ? `${plan.contextDir}/Dockerfile` : `the ${plan.stack} stack's Dockerfile`;
