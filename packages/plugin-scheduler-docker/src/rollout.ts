@@ -1,0 +1,173 @@
+import * as crypto from 'node:crypto';
+import type { ApplyOptions, DeployState } from '@sous/core';
+import { containerLogs, createContainer, ensureImage, inspectInstance, listInstances, removeContainer, startContainer, stopContainer, type Instance } from './containers';
+import type { Engine } from './engine';
+import { containerPorts, envList, imageReference, instanceEnv, limits } from './instance';
+import { configHash, deploymentLabels, LABELS, slug } from './labels';
+import type { ClusterSettings } from './options';
+import { readinessFor, waitReady, type InstanceView, type WaitResult } from './probe';
+
+/** How a rollout ended: ready (Active), failed and rolled back (Failed), or still going when waiting stopped (Pending). */
+export interface RolloutResult {
+  status: 'Active' | 'Failed' | 'Pending';
+  message: string;
+}
+
+/** The container a deployment's instances are created from. */
+export function containerBody(post: DeployState, s: ClusterSettings, image: string, config: string): Record<string, unknown> {
+  const ports = containerPorts(post.spec, s.containerPort);
+  const { nanoCpus, memoryBytes } = limits(post.spec);
+  return {
+    Image: image,
+    Env: envList(instanceEnv(post.spec, ports, s.taskHost)),
+    ...(post.spec.Args?.length ? { Cmd: post.spec.Args } : {}),
+    Labels: deploymentLabels(post, config),
+    ExposedPorts: Object.fromEntries(ports.map((p) => [`${p}/tcp`, {}])),
+    StopSignal: 'SIGTERM',
+    StopTimeout: s.stopGraceSeconds,
+    HostConfig: {
+      // An empty HostPort asks the engine for an ephemeral one.
+      PortBindings: Object.fromEntries(ports.map((p) => [`${p}/tcp`, [{ HostIp: s.bindAddress, HostPort: '' }]])),
+      ...(nanoCpus ? { NanoCpus: nanoCpus } : {}),
+      ...(memoryBytes ? { Memory: memoryBytes } : {}),
+      Binds: (post.spec.Volumes ?? []).map((v) => `${v.Host}:${v.Container}:${v.Mode === 'RO' ? 'ro' : 'rw'}`),
+      // unless-stopped: instances come back after an engine restart, and stay down once Sous stops them.
+      RestartPolicy: { Name: 'unless-stopped' },
+      Init: s.init,
+    },
+  };
+}
+
+/**
+ * Brings one deployment to its intended state on one engine, deciding
+ * everything from the containers' labels, so running it again after a crash
+ * (or from another process) continues instead of duplicating: instances of
+ * the intended configuration are kept (and checked), missing ones are
+ * started one at a time while instances of an earlier configuration remain,
+ * each old one stopped only once a new one is ready. A new instance that
+ * fails puts the old ones back.
+ */
+export class Rollout {
+  private readonly config: string;
+  private readonly want: number;
+  private readonly deadline: number;
+  private readonly started: string[] = [];
+  private readonly stopped: Instance[] = [];
+
+  constructor(
+    private readonly engine: Engine,
+    private readonly s: ClusterSettings,
+    private readonly post: DeployState,
+    private readonly opts: ApplyOptions,
+  ) {
+    this.config = configHash(post, true);
+    this.want = post.spec.NumInstances ?? 0;
+    this.deadline = Date.now() + opts.timeoutMs;
+  }
+
+  private progress(message: string): void {
+    this.opts.onProgress?.({ phase: 'rollout', message });
+  }
+
+  async run(): Promise<RolloutResult> {
+    const all = await listInstances(this.engine, [`${LABELS.cluster}=${this.s.cluster}`, `${LABELS.deployment}=${this.post.id}`]);
+    let old = all.filter((c) => c.config !== this.config);
+    const current = all.filter((c) => c.config === this.config);
+    // Leftovers that serve nothing: stopped or crashing instances of any configuration.
+    for (const c of [...old, ...current].filter((x) => !['running', 'created'].includes(x.state))) await removeContainer(this.engine, c.id);
+    old = old.filter((c) => c.state === 'running');
+    const ready: string[] = [];
+    const candidates = current.filter((c) => ['running', 'created'].includes(c.state));
+    if (candidates.length) this.progress(`checking ${candidates.length} instance(s) already at this configuration`);
+    const checks = await Promise.all(
+      candidates.map(async (c) => {
+        if (c.state === 'created') await startContainer(this.engine, c.id);
+        return { c, r: await this.watch(c.id) };
+      }),
+    );
+    for (const { c, r } of checks) {
+      if (r.status === 'ready') ready.push(c.id);
+      else if (r.status === 'pending') return { status: 'Pending', message: r.message };
+      else await removeContainer(this.engine, c.id);
+    }
+    // Scaling down: the newest go first.
+    while (ready.length > this.want) await this.retire(ready.pop()!);
+    if (ready.length < this.want) await ensureImage(this.engine, imageReference(this.post, this.s.def), (m) => this.progress(m));
+    while (ready.length < this.want) {
+      const batch = old.length ? 1 : this.want - ready.length;
+      this.progress(`starting ${batch} instance(s) of ${this.post.spec.Version}`);
+      const results = await Promise.all(Array.from({ length: batch }, () => this.startOne()));
+      const failed = results.find((r) => r.result.status === 'failed');
+      if (failed) return { status: 'Failed', message: `${await this.describeFailure(failed.id, failed.result.message)}${await this.rollback()}` };
+      const pending = results.find((r) => r.result.status === 'pending');
+      if (pending) return { status: 'Pending', message: pending.result.message };
+      ready.push(...results.map((r) => r.id));
+      if (old.length) {
+        const o = old.shift()!;
+        this.progress(`stopping ${o.name} (${o.labels[LABELS.version] ?? 'earlier configuration'})`);
+        await stopContainer(this.engine, o.id, this.s.stopGraceSeconds);
+        this.stopped.push(o);
+      }
+    }
+    for (const o of old) await this.retire(o.id);
+    for (const o of this.stopped) await removeContainer(this.engine, o.id);
+    return { status: 'Active', message: `${ready.length} instance(s) of ${this.post.spec.Version} ready` };
+  }
+
+  private async retire(id: string): Promise<void> {
+    await stopContainer(this.engine, id, this.s.stopGraceSeconds);
+    await removeContainer(this.engine, id);
+  }
+
+  private async startOne(): Promise<{ id: string; result: WaitResult }> {
+    const name = `sous-${slug(this.post.id, 48)}-${crypto.randomBytes(4).toString('hex')}`;
+    const id = await createContainer(this.engine, name, containerBody(this.post, this.s, imageReference(this.post, this.s.def), this.config));
+    this.started.push(id);
+    await startContainer(this.engine, id);
+    return { id, result: await this.watch(id) };
+  }
+
+  /** Waits until an instance is ready by the deployment's Startup settings. */
+  private async watch(id: string): Promise<WaitResult> {
+    const ports = containerPorts(this.post.spec, this.s.containerPort);
+    const readiness = readinessFor(this.post.kind, this.post.spec.Startup, ports.length);
+    let baseline: number | undefined;
+    const look = async (): Promise<InstanceView> => {
+      const d = await inspectInstance(this.engine, id);
+      if (!d) return { state: 'failed', reason: `container ${id.slice(0, 12)} was removed` };
+      baseline ??= d.restartCount;
+      const exited = d.state === 'exited' || d.state === 'dead' || d.state === 'restarting' || d.restartCount > baseline;
+      if (exited) {
+        const why = `container ${d.name} exited with code ${d.exitCode}${d.oomKilled ? ' (out of memory)' : ''}${d.error ? `: ${d.error}` : ''}`;
+        return { state: 'failed', reason: why };
+      }
+      if (d.state !== 'running') return { state: 'starting', reason: `container ${d.name} is ${d.state}` };
+      return { state: 'running', host: this.s.probeHost, port: d.ports.get(ports[readiness.portIndex])?.hostPort };
+    };
+    return waitReady({ readiness, settleMs: this.s.settleMs, deadline: this.deadline, signal: this.opts.signal, look, onProbe: (m) => this.progress(m) });
+  }
+
+  private async describeFailure(id: string, message: string): Promise<string> {
+    const lines = await containerLogs(this.engine, id, this.s.logLines);
+    return lines.length ? `${message}; last log lines:\n${lines.map((l) => `  ${l}`).join('\n')}` : message;
+  }
+
+  /** Removes what this rollout started and restarts what it stopped; says what it did. */
+  private async rollback(): Promise<string> {
+    for (const id of this.started) await removeContainer(this.engine, id);
+    for (const o of this.stopped) await startContainer(this.engine, o.id);
+    return this.stopped.length ? `\n(rolled back: ${this.stopped.length} instance(s) of the earlier version restarted)` : '';
+  }
+}
+
+/** Stops (gracefully) and removes every instance of a deployment. */
+export async function removeDeployment(engine: Engine, s: ClusterSettings, id: string): Promise<number> {
+  const all = await listInstances(engine, [`${LABELS.cluster}=${s.cluster}`, `${LABELS.deployment}=${id}`]);
+  await Promise.all(
+    all.map(async (c) => {
+      if (c.state === 'running') await stopContainer(engine, c.id, s.stopGraceSeconds);
+      await removeContainer(engine, c.id);
+    }),
+  );
+  return all.length;
+}

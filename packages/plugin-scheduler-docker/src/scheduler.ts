@@ -1,0 +1,62 @@
+import type { Action, ActionOutcome, ApplyOptions, DeployState, Lease, Scheduler } from '@sous/core';
+import { byDeployment, deploymentState } from './actual';
+import { containerLogs, listInstances } from './containers';
+import { Engine } from './engine';
+import { checkKind } from './instance';
+import { LABELS } from './labels';
+import { ContainerLease } from './lease';
+import type { ClusterSettings } from './options';
+import { removeDeployment, Rollout } from './rollout';
+
+/**
+ * A cluster of kind docker: one Docker Engine. A deployment is
+ * NumInstances containers labelled with its DeploymentID, configuration and
+ * intended spec; actual state is read back from those labels alone.
+ */
+export class DockerScheduler implements Scheduler {
+  readonly kind = 'docker';
+  readonly engine: Engine;
+
+  constructor(readonly settings: ClusterSettings) {
+    this.engine = new Engine(settings.engine);
+  }
+
+  async actual(): Promise<DeployState[]> {
+    const all = await listInstances(this.engine, [`${LABELS.cluster}=${this.settings.cluster}`, LABELS.deployment]);
+    const out: DeployState[] = [];
+    for (const [id, containers] of byDeployment(all)) {
+      const d = deploymentState(this.settings.cluster, id, containers, this.engine.address);
+      if (d) out.push(d);
+    }
+    return out.sort((a, b) => a.id.localeCompare(b.id));
+  }
+
+  async apply(action: Action, opts: ApplyOptions): Promise<ActionOutcome> {
+    const t0 = Date.now();
+    const done = (status: ActionOutcome['status'], resolution: ActionOutcome['resolution'], message?: string): ActionOutcome => ({ action, status, resolution, message, attempts: 1, durationMs: Date.now() - t0 });
+    if (action.kind === 'report-removed') return done('Active', 'not deleted', action.reason);
+    if (action.kind === 'delete') {
+      const n = await removeDeployment(this.engine, this.settings, action.deploymentID);
+      return done('Active', 'deleted', `${n} container(s) stopped and removed`);
+    }
+    const post = action.post!;
+    checkKind(post, 'docker');
+    const r = await new Rollout(this.engine, this.settings, post, opts).run();
+    const ok = action.kind === 'create' ? 'created' : 'updated';
+    const notOk = action.kind === 'create' ? 'not created' : 'not updated';
+    if (r.status === 'Active') return done('Active', ok, r.message);
+    if (r.status === 'Pending') return done('Pending', 'coming', r.message);
+    return done('Failed', notOk, r.message);
+  }
+
+  lease(holder: string, ttlMs: number): Promise<Lease | undefined> {
+    return ContainerLease.take(this.engine, this.settings.cluster, holder, ttlMs);
+  }
+
+  async logs(deploymentID: string, lines: number): Promise<string[]> {
+    const all = await listInstances(this.engine, [`${LABELS.cluster}=${this.settings.cluster}`, `${LABELS.deployment}=${deploymentID}`]);
+    const out: string[] = [];
+    for (const c of all) for (const l of await containerLogs(this.engine, c.id, lines)) out.push(`${c.name}: ${l}`);
+    return out;
+  }
+}

@@ -1,0 +1,79 @@
+/**
+ * Small application images for the scheduler tests, built on the shared
+ * engine from the local static busybox base and pushed to the local registry
+ * (referenced by digest, as deploys are). Each answers on $PORT0:
+ *   v1, v2, v3  busybox httpd serving /health (200) and / (its version)
+ *   crash       prints a line to stderr and exits 3 at once
+ *   sick        answers every request, /health included, with 500
+ *   slow        like v1, but listens only 4 s after starting
+ */
+import * as path from 'node:path';
+import { execFileSync } from 'node:child_process';
+import { DOCKER_CLI } from './test-engine';
+
+export interface AppImage {
+  /** registry/name, as an artifact record's Image. */
+  image: string;
+  digest: string;
+  /** image@digest */
+  ref: string;
+}
+
+export type AppName = 'v1' | 'v2' | 'v3' | 'crash' | 'sick' | 'slow';
+
+const BASE = 'sous-local/busybox:latest';
+
+function httpd(version: string, delay = 0): string {
+  return [
+    `FROM ${BASE}`,
+    `RUN mkdir -p /www && echo ok > /www/health && echo 'app ${version}' > /www/index.html`,
+    `LABEL dev.sous.test-app=${version}`,
+    `CMD ["sh", "-c", "${delay ? `sleep ${delay}; ` : ''}exec httpd -f -p $PORT0 -h /www"]`,
+  ].join('\n');
+}
+
+const RECIPES: Record<AppName, string> = {
+  v1: httpd('1.0.0'),
+  v2: httpd('2.0.0'),
+  v3: httpd('3.0.0'),
+  slow: httpd('slow', 4),
+  crash: [`FROM ${BASE}`, 'LABEL dev.sous.test-app=crash', 'CMD ["sh", "-c", "echo \'boom: the app cannot start\' >&2; exit 3"]'].join('\n'),
+  sick: [
+    `FROM ${BASE}`,
+    'LABEL dev.sous.test-app=sick',
+    `CMD ["sh", "-c", "while true; do printf 'HTTP/1.0 500 Internal Server Error\\\\r\\\\nContent-Length: 5\\\\r\\\\n\\\\r\\\\nsick\\\\n' | nc -l -p $PORT0 >/dev/null; done"]`,
+  ].join('\n'),
+};
+
+function docker(args: string[], input?: string): string {
+  const host = process.env.SOUS_TEST_DOCKER_HOST ?? process.env.DOCKER_HOST ?? 'unix:///run/sous-engine/docker.sock';
+  return execFileSync(DOCKER_CLI, ['-H', host, ...args], { encoding: 'utf8', input: input ?? '', stdio: ['pipe', 'pipe', 'pipe'], maxBuffer: 16 << 20 }).trim();
+}
+
+let baseReady = false;
+function ensureBase(): void {
+  if (baseReady) return;
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  const base = require(path.resolve(__dirname, '../../scripts/base-images.js')) as { ensure(names: string[], opts?: { log?: (m: string) => void }): unknown };
+  base.ensure(['busybox'], { log: () => undefined });
+  baseReady = true;
+}
+
+const cache = new Map<string, AppImage>();
+
+/** Builds (cached by the engine) and pushes one app image; `repo` names its repository in the registry. */
+export function appImage(name: AppName, repo = 'sous-test/sched-app'): AppImage {
+  const registry = process.env.SOUS_TEST_REGISTRY ?? '127.0.0.1:5000';
+  const image = `${registry}/${repo}`;
+  const key = `${image}:${name}`;
+  const have = cache.get(key);
+  if (have) return have;
+  ensureBase();
+  docker(['build', '-q', '-t', key, '-'], RECIPES[name]);
+  const out = docker(['push', key]);
+  const m = /digest: (sha256:[a-f0-9]{64})/.exec(out);
+  if (!m) throw new Error(`push of ${key} printed no digest:\n${out}`);
+  const img = { image, digest: m[1], ref: `${image}@${m[1]}` };
+  cache.set(key, img);
+  return img;
+}
