@@ -23,7 +23,8 @@ export function makeToken(e: SousEnv, name: string, scope: 'read' | 'deploy' | '
 
 export async function startServer(e: SousEnv, args: string[] = [], env: Record<string, string> = {}): Promise<RunningServer> {
   const tokens = { admin: makeToken(e, 'alice', 'admin', env), deploy: makeToken(e, 'ci', 'deploy', env), read: makeToken(e, 'viewer', 'read', env) };
-  const child = spawn(process.execPath, [SOUS_BIN, 'server', '--listen', '127.0.0.1:0', ...args], { env: sousEnv(e, env), stdio: ['ignore', 'pipe', 'pipe'] });
+  const listen = args.includes('--listen') ? [] : ['--listen', '127.0.0.1:0'];
+  const child = spawn(process.execPath, [SOUS_BIN, 'server', ...listen, ...args], { env: sousEnv(e, env), stdio: ['ignore', 'pipe', 'pipe'] });
   let stderr = '';
   child.stderr!.setEncoding('utf8').on('data', (d: string) => (stderr += d));
   child.stdout!.resume();

@@ -143,6 +143,8 @@ export abstract class SousCommand extends Command {
   }
 
   protected async catch(err: Error & { exitCode?: number; oclif?: { exit?: number } }): Promise<void> {
+    // A command that failed while parsing has still been dealt with: no "did not parse" warning on top of the error.
+    (this as unknown as { parsed: boolean }).parsed = true;
     const { toSousError, usageError } = await import('@sous/core');
     let e: SousError;
     if (err instanceof Errors.CLIError && !(err as unknown as { code?: string }).code?.match(/^[A-Z_]+$/)) {

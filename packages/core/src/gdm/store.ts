@@ -92,7 +92,27 @@ export class GdmStore {
     }
     const store = new GdmStore(abs, branch, remote, opts);
     await store.recover();
+    await store.ensureFirstCommit();
     return store;
+  }
+
+  /** A repository without commits (a clone of an empty remote, say) gets the remote's history or an empty defs.yaml. */
+  private async ensureFirstCommit(): Promise<void> {
+    const head = await git(this.dir, ['rev-parse', '--verify', '-q', this.branch], { reject: false });
+    if (head.exitCode === 0) return;
+    await this.withLock(async () => {
+      if ((await git(this.dir, ['rev-parse', '--verify', '-q', this.branch], { reject: false })).exitCode === 0) return;
+      const remoteHead = this.remote ? await this.fetch() : undefined;
+      let commit = remoteHead;
+      if (!commit) {
+        const blob = (await git(this.dir, ['hash-object', '-w', '--stdin'], { input: renderYaml(canonicalDefs(emptyDefs())) })).stdout.trim();
+        const tree = (await git(this.dir, ['mktree'], { input: `100644 blob ${blob}\t${DEFS_PATH}\n` })).stdout.trim();
+        commit = (await git(this.dir, ['commit-tree', tree, '-m', 'Initialise Sous state'], { env: authorEnv(this.opts.user ?? { name: 'sous', email: 'sous@localhost' }) })).stdout.trim();
+      }
+      await git(this.dir, ['update-ref', this.branch, commit, ZERO]);
+      if (this.remote && !remoteHead) await git(this.dir, ['push', '-q', this.remote, `${commit}:${this.branch}`], { reject: false });
+      await this.syncWorktree(false);
+    });
   }
 
   /** Creates an empty state repository: an empty defs.yaml in one commit. */
