@@ -150,6 +150,18 @@ describe('webhook notifier', () => {
     }
   });
 
+  it('sends credentials in the URL as Basic auth', async () => {
+    const r = await receiver([200]);
+    try {
+      const { sous } = makeSous([{ type: 'webhook', url: r.url.replace('http://', 'http://hook%20user:p%40ss@'), secret: SECRET }]);
+      await emitEvent(sous, deployed);
+      await flushNotifications(sous, { timeoutMs: 5000 });
+      expect(r.got.map((g) => g.headers.authorization)).toEqual([`Basic ${Buffer.from('hook user:p@ss').toString('base64')}`]);
+    } finally {
+      await r.close();
+    }
+  });
+
   it('reads the secret from the environment variable secretEnv names', async () => {
     const r = await receiver([200]);
     try {

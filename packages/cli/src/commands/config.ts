@@ -9,12 +9,14 @@ export default class Config extends SousCommand {
   async run() {
     await this.parseFlags(Config);
     const cfg = await this.config_();
+    const { redact } = await import('@sous/core');
     const shown: Record<string, unknown> = {};
     for (const [k, v] of Object.entries(cfg)) {
       if (k === 'origins' || k === 'warnings' || k === 'files') continue;
       if (k === 'token') shown[k] = v ? '[set]' : undefined;
       else if (k === 'plugins') shown[k] = (v as { name: string }[]).map((p) => p.name);
-      else shown[k] = v;
+      // Notifier secrets, passwords in URLs and anything marked secret are not shown.
+      else shown[k] = redact({ [k]: v })?.[k];
     }
     for (const [k, v] of Object.entries(shown)) {
       if (v === undefined) continue;

@@ -18,10 +18,21 @@ export async function httpPost(url: string, body: string, opts: { headers: Recor
   const timeout = AbortSignal.timeout(opts.timeoutMs);
   const signal = opts.signal ? AbortSignal.any([opts.signal, timeout]) : timeout;
   const where = safeHost(url);
+  const headers = { ...opts.headers };
+  const u = new URL(url);
+  if (u.username || u.password) {
+    // fetch refuses URLs with credentials: send them the way a browser would, as Basic auth.
+    if (!Object.keys(headers).some((h) => h.toLowerCase() === 'authorization')) {
+      headers.Authorization = `Basic ${Buffer.from(`${decodeURIComponent(u.username)}:${decodeURIComponent(u.password)}`).toString('base64')}`;
+    }
+    u.username = '';
+    u.password = '';
+    url = u.toString();
+  }
   let res: Response;
   let text: string;
   try {
-    res = await fetch(url, { method: 'POST', body, headers: opts.headers, signal, redirect: 'manual' });
+    res = await fetch(url, { method: 'POST', body, headers, signal, redirect: 'manual' });
     text = await res.text();
   } catch (e) {
     if (timeout.aborted) throw new DeliveryError(`${where} did not answer within ${opts.timeoutMs} ms`, { cause: e });
