@@ -30,7 +30,7 @@ export function checkBaseURL(url: string, where: string): void {
   let ok = false;
   try {
     const u = new URL(url);
-    ok = ['http:', 'https:', 'unix:', 'tcp:', 'npipe:'].includes(u.protocol);
+    ok = ['http:', 'https:', 'unix:', 'tcp:', 'npipe:', 'memory:'].includes(u.protocol);
   } catch {
     ok = false;
   }

@@ -61,7 +61,11 @@ export class MemoryScheduler implements Scheduler {
   }
 }
 
-/** Registers MemorySchedulers for clusters of kind `memory`, one per cluster name. */
+/**
+ * Registers MemorySchedulers for clusters of kind `memory`, one per cluster
+ * name. A BaseURL of `memory:?delay=500` makes every action take that many
+ * milliseconds (to watch a rollout, or a shutdown mid-action).
+ */
 export class MemorySchedulerPlugin implements SousPlugin {
   static readonly PLUGIN_NAME = 'sous:scheduler-memory';
   readonly name = MemorySchedulerPlugin.PLUGIN_NAME;
@@ -70,7 +74,11 @@ export class MemorySchedulerPlugin implements SousPlugin {
   apply(sous: Sous): void {
     sous.hooks.scheduler.for('memory').tap(this.name, (c) => {
       let s = this.schedulers.get(c.name);
-      if (!s) this.schedulers.set(c.name, (s = new MemoryScheduler(c.name)));
+      if (!s) {
+        this.schedulers.set(c.name, (s = new MemoryScheduler(c.name)));
+        const delay = c.def.BaseURL ? Number(new URL(c.def.BaseURL).searchParams.get('delay') ?? 0) : 0;
+        if (delay > 0) s.delayMs = delay;
+      }
       return s;
     });
   }
