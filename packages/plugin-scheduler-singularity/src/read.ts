@@ -1,0 +1,113 @@
+import { formatManifestID, type DeploySpec, type DeployState, type ManifestID } from '@sous/core';
+import type { DeployHistory, DeployResult, RequestParent, SingularityVolume } from './dto';
+import { healthcheckFor, kindOf, META, resourcesWire, sortedEnv, startupFrom, userMetadata, volumesWire } from './wire';
+
+/** JSON with sorted keys and no undefined values: equal strings mean equal data. */
+export function stable(v: unknown): string {
+  if (v === undefined || v === null) return 'null';
+  if (Array.isArray(v)) return `[${v.map(stable).join(',')}]`;
+  if (typeof v === 'object') {
+    const o = v as Record<string, unknown>;
+    return `{${Object.keys(o).filter((k) => o[k] !== undefined && o[k] !== null).sort().map((k) => `${JSON.stringify(k)}:${stable(o[k])}`).join(',')}}`;
+  }
+  return JSON.stringify(v);
+}
+
+function fmt(n: number | undefined): string {
+  return String(n ?? 0);
+}
+
+function digestOf(image: string | undefined): string | undefined {
+  const m = /@(sha256:[a-f0-9]{64})$/.exec(image ?? '');
+  return m?.[1];
+}
+
+function liveVolumes(vols: SingularityVolume[] | undefined): SingularityVolume[] {
+  return (vols ?? []).map((v) => ({ containerPath: v.containerPath, hostPath: v.hostPath, ...(v.mode ? { mode: v.mode } : {}) }));
+}
+
+/** Whether a deploy result counts as Active, Pending or Failed (the original's reading), and why it failed. */
+export function statusOf(result: DeployResult | undefined): { status: DeployState['status']; message?: string } {
+  if (!result || result.deployState === 'WAITING') return { status: 'Pending' };
+  if (result.deployState === 'SUCCEEDED') return { status: 'Active' };
+  const failures = (result.deployFailures ?? []).map((f) => f.message || f.reason || '').filter(Boolean);
+  const why = failures.length ? failures.join(', ') : result.message || result.deployState;
+  return { status: 'Failed', message: `${result.deployState}: ${why}` };
+}
+
+export interface ReadInput {
+  cluster: string;
+  /** The Singularity root, for links to the request. */
+  baseURL: string;
+  parent: RequestParent;
+  history: DeployHistory;
+  /** The deploy is the request's pending one. */
+  pending: boolean;
+}
+
+/**
+ * Rebuilds a DeployState from a request and its latest deploy, or undefined
+ * when the deploy is not Sous's or belongs to another cluster. The spec Sous
+ * recorded in the deploy's metadata is the base; whatever Singularity really
+ * runs differently (someone scaled or redeployed by hand) replaces it, so
+ * drift shows in the next plan.
+ */
+export function stateFromSingularity(input: ReadInput): DeployState | undefined {
+  const { parent, history } = input;
+  const deploy = history.deploy;
+  const md = deploy?.metadata ?? {};
+  if (!deploy || md[META.cluster] !== input.cluster || !md[META.repo]) return undefined;
+  const request = parent.request;
+  const manifestID: ManifestID = { source: { repo: md[META.repo], dir: md[META.offset] ?? '' }, flavor: md[META.flavor] ?? '' };
+  let stored: DeploySpec | undefined;
+  try {
+    stored = md[META.spec] ? (JSON.parse(md[META.spec]) as DeploySpec) : undefined;
+  } catch {
+    stored = undefined;
+  }
+  const res = deploy.resources ?? {};
+  const live: DeploySpec = {
+    Resources: { cpus: fmt(res.cpus), memory: fmt(res.memoryMb), ports: fmt(res.numPorts) },
+    Env: sortedEnv(deploy.env),
+    // Scheduled and one-off requests have no instance count in Singularity: the recorded one stands.
+    NumInstances: request.instances ?? stored?.NumInstances ?? 1,
+    Volumes: liveVolumes(deploy.containerInfo?.volumes).map((v) => ({ Host: v.hostPath, Container: v.containerPath, ...(v.mode ? { Mode: v.mode } : {}) })),
+    Startup: startupFrom(deploy.healthcheck),
+    Schedule: request.schedule ?? '',
+    Version: md[META.version] ?? '',
+  };
+  const user = userMetadata(md);
+  if (Object.keys(user).length) live.Metadata = user;
+  if (deploy.arguments?.length) live.Args = [...deploy.arguments];
+  const digest = digestOf(deploy.containerInfo?.docker?.image);
+  if (digest) live.Digest = digest;
+
+  let spec = live;
+  if (stored) {
+    spec = stored;
+    const r = resourcesWire(stored);
+    if (Math.abs(r.cpus - (res.cpus ?? 0)) > 1e-9 || r.memoryMb !== (res.memoryMb ?? 0) || r.numPorts !== (res.numPorts ?? 0)) spec.Resources = live.Resources;
+    if (stable(sortedEnv(stored.Env)) !== stable(live.Env)) spec.Env = live.Env;
+    if (stable(volumesWire(stored.Volumes)) !== stable(liveVolumes(deploy.containerInfo?.volumes))) spec.Volumes = live.Volumes;
+    if (stable(startupFrom(healthcheckFor(stored.Startup))) !== stable(live.Startup)) spec.Startup = live.Startup;
+    if (stable(stored.Args ?? []) !== stable(live.Args ?? [])) spec.Args = live.Args;
+    if ((stored.NumInstances ?? 0) !== live.NumInstances) spec.NumInstances = live.NumInstances;
+    if (request.requestType === 'SCHEDULED' && (stored.Schedule ?? '') !== live.Schedule) spec.Schedule = live.Schedule;
+    if (digest && digest !== stored.Digest) spec.Digest = digest;
+    if ((stored.Version ?? '') !== live.Version) spec.Version = live.Version;
+  }
+  const { status, message } = input.pending ? { status: 'Pending' as const, message: undefined } : statusOf(history.deployResult);
+  const state: DeployState = {
+    id: md[META.deploymentID] || `${input.cluster}:${formatManifestID(manifestID)}`,
+    manifestID,
+    cluster: input.cluster,
+    kind: kindOf(request.requestType, md[META.kind]),
+    owners: [...(request.owners ?? [])].sort(),
+    spec,
+    status,
+    schedulerURL: `${input.baseURL.replace(/\/+$/, '')}/request/${encodeURIComponent(request.id)}/deploy/${encodeURIComponent(deploy.id)}`,
+    ref: { requestId: request.id, deployId: deploy.id },
+  };
+  if (message) state.message = message;
+  return state;
+}
