@@ -65,9 +65,9 @@ export interface SousConfig {
    */
   signingKey?: string;
   /**
-   * Notifier routes (read by the notifier plugins).
+   * Where events go: one entry per notifier (webhook, slack, email, console), each read by the plugin for its type.
    */
-  notifiers?: {}[];
+  notifiers?: NotifierConfig[];
   logLevel?: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
   rectify?: {
     concurrency?: number;
@@ -100,4 +100,53 @@ export interface BuildConfig {
    * Fail the build on any advisory.
    */
   strict?: boolean;
+}
+/**
+ * One notifier: its type, routing rules, and the fields its plugin reads (checked by that plugin).
+ *
+ * This interface was referenced by `SousConfig`'s JSON-Schema
+ * via the `definition` "NotifierConfig".
+ */
+export interface NotifierConfig {
+  /**
+   * webhook, slack, email, console, or the type of a notifier plugin of your own.
+   */
+  type: string;
+  /**
+   * A label for logs.
+   */
+  name?: string;
+  /**
+   * Event types or patterns (deploy.*, *); default every event.
+   */
+  events?: string[];
+  /**
+   * Globs on the manifestID (github.com/acme/*).
+   */
+  manifests?: string[];
+  /**
+   * E-mail addresses (globs allowed): the manifest's owners or the event's user.
+   */
+  owners?: string[];
+  /**
+   * Cluster names (globs allowed).
+   */
+  clusters?: string[];
+  /**
+   * The outbox directory (default $XDG_DATA_HOME/sous/outbox).
+   */
+  outbox?: string;
+  /**
+   * How long one delivery attempt may take.
+   */
+  timeoutMs?: number;
+  /**
+   * attempts (the first included), minDelayMs, maxDelayMs: capped exponential backoff with jitter.
+   */
+  retry?: {
+    attempts?: number;
+    minDelayMs?: number;
+    maxDelayMs?: number;
+  };
+  [k: string]: unknown;
 }
