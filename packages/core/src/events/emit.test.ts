@@ -125,3 +125,15 @@ describe('asTypedEvent', () => {
     expect(warnings).toEqual(['event build.started does not match the catalogue (schemas/events.schema.json), so no notifier gets it: event build.started: source is "github.com/acme/shop"; it must be object']);
   });
 });
+
+describe('completeEvent with optional fields left undefined', () => {
+  it('drops them at every depth, as JSON would', () => {
+    const e = completeEvent(
+      { type: 'rectify.drift', manifestID: 'github.com/acme/shop', cluster: 'prod', version: '1.0.0', intended: { version: '1.0.0', digest: undefined, instances: 3 }, actual: { version: undefined, instances: 1 }, differences: ['instances'], action: undefined },
+      { user: config.user },
+    );
+    expect(e.intended).toStrictEqual({ version: '1.0.0', instances: 3 });
+    expect(e.actual).toStrictEqual({ instances: 1 });
+    expect('action' in e).toBe(false);
+  });
+});

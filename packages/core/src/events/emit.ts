@@ -21,7 +21,8 @@ export function completeEvent<T extends EventType>(input: EventInput<T> & { type
       hints: [near ? `did you mean ${JSON.stringify(near)}?` : `known types: ${EVENT_TYPES.join(', ')}`],
     });
   }
-  const e = structuredClone(input) as Record<string, unknown>;
+  // A JSON copy: what receivers get is JSON, so undefined fields go at every depth.
+  const e = JSON.parse(JSON.stringify(input)) as Record<string, unknown>;
   e.id ??= randomUUID();
   e.time ??= new Date().toISOString();
   e.user ??= defaults.user ? { name: defaults.user.name, email: defaults.user.email } : undefined;
