@@ -18,7 +18,7 @@ export function renderStatusPage(opts: { state: State; rows: PageRow[]; clusters
   const byCluster = new Map<string, PageRow[]>();
   for (const r of opts.rows) byCluster.set(r.cluster, [...(byCluster.get(r.cluster) ?? []), r]);
   const stateClass = (r: PageRow) =>
-    !r.intended ? 'removed' : !r.actual ? 'missing' : r.actual.status === 'Failed' ? 'failed' : r.actual.version !== r.intended.version || r.actual.instances !== r.intended.instances ? 'pending' : 'ok';
+    !r.intended ? 'removed' : !r.intended.version && !r.actual ? 'idle' : !r.actual ? 'missing' : r.actual.status === 'Failed' ? 'failed' : r.actual.version !== r.intended.version || r.actual.instances !== r.intended.instances ? 'pending' : 'ok';
   const sections = opts.clusters
     .map((c) => {
       const rows = (byCluster.get(c) ?? []).sort((a, b) => a.manifestID.localeCompare(b.manifestID));
@@ -33,7 +33,7 @@ ${
 <td>${esc(r.manifestID)}</td>
 <td class="intended">${r.intended ? `${esc(r.intended.version || '-')} &times;${r.intended.instances}` : '(not intended)'}</td>
 <td class="actual">${r.actual ? `${esc(r.actual.version || '-')} &times;${r.actual.instances}` : '-'}</td>
-<td class="status">${esc(r.actual?.status ?? (r.intended ? 'not running' : ''))}</td>
+<td class="status">${esc(r.actual?.status ?? (r.intended ? (r.intended.version ? 'not running' : 'no version deployed yet') : ''))}</td>
 <td class="last">${r.last ? `${esc(r.last.resolution)} <small>${esc(r.last.at)}</small>${r.last.message ? `<br><small>${esc(r.last.message)}</small>` : ''}` : '-'}</td>
 </tr>`,
     )
@@ -50,7 +50,7 @@ body{font:14px/1.4 system-ui,sans-serif;margin:2rem;color:#222}
 table{border-collapse:collapse;width:100%;margin-bottom:2rem}
 th,td{text-align:left;padding:.35rem .6rem;border-bottom:1px solid #ddd;vertical-align:top}
 tr.ok td.status{color:#176f2c}tr.failed td.status,tr.missing td.status{color:#b00020}
-tr.pending td.status{color:#8a5a00}tr.removed{opacity:.6}.error{color:#b00020}
+tr.pending td.status{color:#8a5a00}tr.removed,tr.idle{opacity:.6}.error{color:#b00020}
 small{color:#666}
 </style></head>
 <body><h1>Sous deployments</h1>
