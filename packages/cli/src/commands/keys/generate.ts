@@ -21,7 +21,7 @@ export default class KeysGenerate extends SousCommand {
     const { flags } = await this.parseFlags(KeysGenerate);
     const { configHome } = await import('@sous/core');
     const { writeKeyPair, PASSPHRASE_ENV } = await import('@sous/plugin-sign');
-    const dir = flags.out ?? path.join(configHome(), 'keys');
+    const dir = flags.out ?? path.join(configHome(), 'sous', 'keys');
     const r = writeKeyPair({ dir, name: flags.name, force: flags.force, passphrase: process.env[PASSPHRASE_ENV] || undefined });
     this.log(`Private key: ${r.privateKey}${r.encrypted ? ' (encrypted)' : ` (not encrypted: set ${PASSPHRASE_ENV} to encrypt it)`}`);
     this.log(`Public key:  ${r.publicKey}`);
