@@ -74,7 +74,14 @@ function buildHelloNode(work, registry) {
   const r = spawnSync(process.execPath, [SOUS, 'build', '--tag', '1.0.0', '--json'], { cwd: repo, env, encoding: 'utf8' });
   if (r.status !== 0) throw new Error(`sous build of hello-node failed:\n${r.stdout}\n${r.stderr}`);
   const built = JSON.parse(r.stdout);
-  return { ref: built.tags[0], port: 8080, what: `examples/hello-node (${built.reference})`, cli: { cwd: repo, env } };
+  return { ref: built.tags[0], port: 8080, what: `examples/hello-node (${built.reference})`, cli: { cwd: repo, env }, cleanup: () => forget(registry, built) };
+}
+
+/** Removes what the build made from the shared engine and registry. */
+async function forget(registry, built) {
+  const name = built.image.slice(registry.length + 1);
+  await fetch(`http://${registry}/v2/${name}/manifests/${built.digest}`, { method: 'DELETE' }).catch(() => undefined);
+  for (const t of built.tags) spawnSync(DOCKER, ['rmi', '-f', t], { stdio: 'ignore' });
 }
 
 /** The busybox httpd app of the contract tests, with the labels a Sous build puts on. */
@@ -179,6 +186,7 @@ async function main() {
   fs.mkdirSync(out, { recursive: true });
   fs.writeFileSync(path.join(out, 'verify-contracts.json'), JSON.stringify({ ...result, times }, null, 2) + '\n');
   fs.rmSync(work, { recursive: true, force: true });
+  await image.cleanup?.();
   if (!result.pass) process.exitCode = 1;
 }
 
