@@ -199,6 +199,14 @@ describe('the run stage', () => {
     expect(p.dockerfile).toContain('rm -rf .sous');
   });
 
+  it('without a build step copies the sources by name (leaving out Sous\'s own files), else from the build stage', () => {
+    app({ 'package.json': { main: 'a.js' }, 'a.js': '', 'lib/b.js': '', '.sous.Dockerfile': '', node_modules: '' });
+    expect(runStage(plan().dockerfile)).toContain('COPY ["a.js","package.json","./"]\nCOPY ["lib","./lib/"]\nUSER');
+    expect(runStage(plan().dockerfile)).not.toContain('--from=build');
+    app({ '.dockerignore': 'secret.txt\n' });
+    expect(runStage(plan().dockerfile)).toContain('COPY --from=build /app /app');
+  });
+
   it('without CA certificates there is no mount and no CA file', () => {
     app({ 'package.json': { main: 'a.js' } });
     const p = plan();

@@ -51,6 +51,25 @@ const COMMANDS: Record<PackageManagerName, (hasLock: boolean) => Commands> = {
 
 const CA_TARGET = '/run/sous/ca.pem';
 
+/** Entries of the context that are Sous's own or never part of the application. */
+const NOT_SOURCES = (name: string) => name === '.git' || name === 'node_modules' || name === '.sous' || name.startsWith('.sous.');
+
+/**
+ * How the sources reach the run stage. Without a build step they are copied
+ * straight from the context by name (no RUN, so a source change costs one
+ * COPY); with a build step, or a .dockerignore that only the builder can
+ * apply, they come from the build stage, which leaves Sous's own files out.
+ */
+function copySources(dir: string, fromBuild: boolean): string {
+  if (fromBuild) return 'COPY --from=build /app /app';
+  const names = fs.readdirSync(dir).filter((n) => !NOT_SOURCES(n)).sort();
+  const isDir = (n: string) => fs.statSync(path.join(dir, n)).isDirectory();
+  const files = names.filter((n) => !isDir(n));
+  const lines = files.length ? [`COPY ${JSON.stringify([...files, './'])}`] : [];
+  for (const d of names.filter(isDir)) lines.push(`COPY ${JSON.stringify([d, `./${d}/`])}`);
+  return lines.join('\n');
+}
+
 /** COPY lines for the install's inputs: files together, each directory to its own place (COPY copies a directory's contents). */
 function copyLines(dir: string, manifests: string[]): string {
   const isDir = (m: string) => fs.statSync(path.join(dir, m)).isDirectory();
@@ -99,6 +118,7 @@ export function nodePlan(dir: string, opts: NodeStackOptions, ca?: CaBundle, glo
       prodDepsStage: needsPrune ? `FROM deps AS prod-deps\nRUN ${mounts} ${withCa(cmds.prune)}` : '',
       prodDepsFrom: needsPrune ? 'prod-deps' : 'deps',
       buildStep: hasBuild ? `${cmds.run('build')} && ` : '',
+      copySources: copySources(dir, hasBuild || fs.existsSync(path.join(dir, '.dockerignore'))),
       env: envLines({ ...runEnv, ...(opts.env ?? {}) }),
       extraFiles: extra.length ? 'COPY .sous/files/ /app/' : '',
       user: String(opts.user ?? NODE_DEFAULTS.user),
