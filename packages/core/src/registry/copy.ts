@@ -35,10 +35,9 @@ export interface CopyResult {
   manifests: { put: number; present: number };
 }
 
-function clientFor(registry: string, opts: CopyOptions): RegistryClient {
-  const m = opts.clients ?? (opts.clients = new Map());
-  let c = m.get(registry);
-  if (!c) m.set(registry, (c = new RegistryClient(registry, opts)));
+function clientFor(registry: string, clients: Map<string, RegistryClient>, opts: RegistryClientOptions): RegistryClient {
+  let c = clients.get(registry);
+  if (!c) clients.set(registry, (c = new RegistryClient(registry, opts)));
   return c;
 }
 
@@ -70,8 +69,9 @@ async function eachLimit<T>(items: readonly T[], limit: number, fn: (t: T) => Pr
 export async function copyImage(src: ImageReference | string, dst: CopyDestination | string, opts: CopyOptions = {}): Promise<CopyResult> {
   const from = typeof src === 'string' ? parseImageReference(src) : src;
   const to = typeof dst === 'string' ? parseImageReference(dst) : dst;
-  const s = clientFor(from.registry, opts);
-  const d = clientFor(to.registry, opts);
+  const clients = opts.clients ?? new Map<string, RegistryClient>();
+  const s = clientFor(from.registry, clients, opts);
+  const d = clientFor(to.registry, clients, opts);
   const r: CopyResult = { digest: '', status: 'present', bytesSent: 0, blobBytesSent: 0, manifestBytesSent: 0, totalBytes: 0, blobs: { uploaded: 0, mounted: 0, present: 0 }, manifests: { put: 0, present: 0 } };
   const mountFrom = [...(from.registry === to.registry && from.repository !== to.repository ? [from.repository] : []), ...(opts.mountFrom ?? [])].filter((x) => x !== to.repository);
   const concurrency = opts.concurrency ?? 4;
