@@ -1,0 +1,62 @@
+import type { Action, ActionOutcome, ApplyOptions, DeployState, Lease, Scheduler } from '@sous/core';
+import { checkKind, Engine } from '@sous/plugin-scheduler-docker';
+import { serviceState } from './actual';
+import { ConfigLease } from './lease';
+import type { SwarmSettings } from './options';
+import { removeDeploymentService, SwarmRollout } from './rollout';
+import { serviceName } from './spec';
+import { listServices, listTasks, NodeAddresses, taskLogs } from './swarm';
+
+/**
+ * A cluster of kind swarm: a Swarm manager. A deployment is one service;
+ * actual state comes from the services Sous labelled and their tasks.
+ */
+export class SwarmScheduler implements Scheduler {
+  readonly kind = 'swarm';
+  readonly engine: Engine;
+  private readonly nodes: NodeAddresses;
+
+  constructor(readonly settings: SwarmSettings) {
+    this.engine = new Engine(settings.engine);
+    this.nodes = new NodeAddresses(this.engine);
+  }
+
+  async actual(): Promise<DeployState[]> {
+    const services = await listServices(this.engine, this.settings.cluster);
+    if (!services.length) return [];
+    const tasks = await listTasks(this.engine, { 'desired-state': ['running'] });
+    const out: DeployState[] = [];
+    for (const svc of services) {
+      const d = serviceState(this.settings.cluster, svc, tasks, this.engine.address);
+      if (d) out.push(d);
+    }
+    return out.sort((a, b) => a.id.localeCompare(b.id));
+  }
+
+  async apply(action: Action, opts: ApplyOptions): Promise<ActionOutcome> {
+    const t0 = Date.now();
+    const done = (status: ActionOutcome['status'], resolution: ActionOutcome['resolution'], message?: string): ActionOutcome => ({ action, status, resolution, message, attempts: 1, durationMs: Date.now() - t0 });
+    if (action.kind === 'report-removed') return done('Active', 'not deleted', action.reason);
+    if (action.kind === 'delete') {
+      const had = await removeDeploymentService(this.engine, serviceName(action.deploymentID), Date.now() + opts.timeoutMs);
+      return done('Active', 'deleted', had ? 'service removed' : 'no service was left');
+    }
+    const post = action.post!;
+    checkKind(post, 'swarm');
+    const r = await new SwarmRollout(this.engine, this.settings, this.nodes, post, opts).run();
+    if (r.status === 'Active') return done('Active', action.kind === 'create' ? 'created' : 'updated', r.message);
+    if (r.status === 'Pending') return done('Pending', 'coming', r.message);
+    return done('Failed', action.kind === 'create' ? 'not created' : 'not updated', r.message);
+  }
+
+  lease(holder: string, ttlMs: number): Promise<Lease | undefined> {
+    return ConfigLease.take(this.engine, this.settings.cluster, holder, ttlMs);
+  }
+
+  async logs(deploymentID: string, lines: number): Promise<string[]> {
+    const tasks = await listTasks(this.engine, { service: [serviceName(deploymentID)], 'desired-state': ['running'] }).catch(() => []);
+    const out: string[] = [];
+    for (const t of tasks) for (const l of await taskLogs(this.engine, t.ID, lines)) out.push(`${t.ID.slice(0, 12)}: ${l}`);
+    return out;
+  }
+}
