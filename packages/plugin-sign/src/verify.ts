@@ -86,11 +86,8 @@ export async function verifyImageSignature(opts: VerifyImageOptions): Promise<Si
   if (opts.digest && ref.digest && opts.digest !== ref.digest) {
     throw usageError('DIGEST_CONFLICT', `${opts.image} names ${ref.digest}, but ${opts.digest} was asked for`, { hints: ['Give the digest once'] });
   }
-  if (!digest) {
-    const head = await client.headManifest(repo, ref.tag ?? 'latest');
-    if (!head?.digest) throw failure('MANIFEST_UNKNOWN', `${name}:${ref.tag ?? 'latest'} does not exist`, { details: { image: opts.image } });
-    digest = head.digest;
-  }
+  // A tag is resolved by fetching the manifest: its digest is then computed from its bytes, not taken on the registry's word.
+  if (!digest) digest = (await client.getManifest(repo, ref.tag ?? 'latest')).digest;
   const tag = signatureTag(digest);
   let sigManifest;
   try {
