@@ -60,6 +60,7 @@ export class Channel {
   private readonly tracked = new Map<string, Tracked>();
   private readonly changed = new EventEmitter();
   private closed = false;
+  private recovering?: Promise<void>;
 
   readonly key: string;
   readonly type: string;
@@ -90,15 +91,24 @@ export class Channel {
     } catch (e) {
       // Without the outbox the delivery can still be tried now; it just will not survive a restart.
       this.logger.error(`cannot write the outbox (${(e as Error).message}); sending ${event.type} without it`, { notifier: this.label, dir: this.outbox.dir });
-      void this.attemptUnstored(rec);
+      this.attemptUnstored(rec).catch((err: Error) => this.logger.error(`delivering ${event.type} failed: ${err.message}`, { notifier: this.label }));
       return;
     }
     // Not stored means the same event is already pending: start it here unless this process already is.
     if (stored || !this.tracked.has(rec.id)) this.schedule(rec.id, 0);
   }
 
-  /** Picks up deliveries left pending by earlier processes. */
-  async recover(): Promise<number> {
+  /** Picks up deliveries left pending by earlier processes; flush() waits for this too. */
+  recover(): Promise<number> {
+    const p = this.recoverPending();
+    this.recovering = p.then(
+      () => undefined,
+      () => undefined,
+    );
+    return p;
+  }
+
+  private async recoverPending(): Promise<number> {
     const pending = await this.outbox.pending();
     const now = Date.now();
     for (const rec of pending) if (!this.tracked.has(rec.id)) this.schedule(rec.id, Math.max(0, Date.parse(rec.nextAttemptAt) - now));
@@ -114,11 +124,14 @@ export class Channel {
     // Unref'd: waiting for a retry never keeps a process alive; flush() decides how long to wait.
     t.timer = setTimeout(() => {
       t.timer = undefined;
-      t.running = this.attempt(id, t).finally(() => {
-        t.running = undefined;
-        if (this.tracked.get(id) === t && !t.timer) this.tracked.delete(id);
-        this.changed.emit('change');
-      });
+      t.running = this.attempt(id, t)
+        // A failing outbox (disk full, permissions) must not become an unhandled rejection that ends the process.
+        .catch((e: Error) => this.logger.error(`delivery ${id} failed in the outbox: ${e.message}`, { notifier: this.label, dir: this.outbox.dir }))
+        .finally(() => {
+          t.running = undefined;
+          if (this.tracked.get(id) === t && !t.timer) this.tracked.delete(id);
+          this.changed.emit('change');
+        });
     }, delayMs);
     t.timer.unref();
     this.tracked.set(id, t);
@@ -217,6 +230,11 @@ export class Channel {
    * `deadline` (epoch ms): a retry due after the deadline is not waited for.
    */
   async flush(deadline: number): Promise<void> {
+    if (this.recovering) {
+      let timer: NodeJS.Timeout | undefined;
+      await Promise.race([this.recovering, new Promise<void>((r) => (timer = setTimeout(r, Math.max(0, deadline - Date.now()))))]);
+      clearTimeout(timer);
+    }
     for (;;) {
       const busy = [...this.tracked.values()].some((t) => t.running || t.dueAt <= deadline);
       const left = deadline - Date.now();

@@ -131,6 +131,17 @@ describe('OutboxNotifier delivery', () => {
     expect(await plugin.channels[0].outbox.failed()).toHaveLength(1);
   });
 
+  it('still sends, and says so, when the outbox cannot be written', async () => {
+    const blocker = path.join(tmp, 'not-a-dir');
+    fs.writeFileSync(blocker, '');
+    const got: string[] = [];
+    const { sous, logger } = setup([{ type: 'test', target: 'a', outbox: path.join(blocker, 'outbox') }], async (_e, a) => void got.push(a.deliveryId));
+    await emitEvent(sous, deploy());
+    await flushNotifications(sous, { timeoutMs: 5000 });
+    expect(got).toHaveLength(1);
+    expect(logger.lines.filter((l) => l.level === 'error').map((l) => l.msg)).toEqual([expect.stringMatching(/^cannot write the outbox \(ENOTDIR: .*\); sending deploy.succeeded without it$/)]);
+  });
+
   it('routes: only matching entries get the event', async () => {
     const got: string[] = [];
     const { sous } = setup(
@@ -156,7 +167,6 @@ describe('OutboxNotifier delivery', () => {
 
     const got: { eventId: string; deliveryId: string; attempt: number }[] = [];
     const second = setup([{ type: 'test', target: 'a', events: ['*'] }], async (_e, a) => void got.push({ eventId: a.event.id, deliveryId: a.deliveryId, attempt: a.attempt }));
-    await new Promise((r) => setTimeout(r, 50));
     await flushNotifications(second.sous, { timeoutMs: 5000 });
     expect(got).toEqual([{ eventId: event.id, deliveryId: firstLog[0].delivery, attempt: 1 }]);
     expect(pendingFiles()).toEqual([]);
@@ -176,14 +186,12 @@ describe('OutboxNotifier delivery', () => {
     fs.writeFileSync(claimFile, JSON.stringify({ pid: process.pid === 1 ? 2 : 1, host: os.hostname(), at: Date.now() }));
     const got: string[] = [];
     const other = setup([{ type: 'test', target: 'a' }], async (_e, a) => void got.push(a.deliveryId));
-    await new Promise((r) => setTimeout(r, 100));
     await flushNotifications(other.sous, { timeoutMs: 1000, close: true });
     expect(got).toEqual([]);
 
     const dead = spawnSync(process.execPath, ['-e', 'console.log(process.pid)'], { encoding: 'utf8' });
     fs.writeFileSync(claimFile, JSON.stringify({ pid: Number(dead.stdout.trim()), host: os.hostname(), at: Date.now() }));
     const third = setup([{ type: 'test', target: 'a' }], async (_e, a) => void got.push(a.deliveryId));
-    await new Promise((r) => setTimeout(r, 100));
     await flushNotifications(third.sous, { timeoutMs: 5000 });
     expect(got).toEqual([rec.id]);
     expect(fs.existsSync(claimFile)).toBe(false);
