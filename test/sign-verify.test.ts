@@ -6,8 +6,8 @@
 import * as crypto from 'node:crypto';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { digestOf, isSousError, MEDIA_TYPES, RegistryClient, type ImageManifest, type SousError } from '@sous/core';
-import { COSIGN, generateKeyPair, loadPrivateKey, loadPublicKey, makePayload, signatureImage, signatureLayer, signatureTag, signImage, verifyImageSignature, writeKeyPair } from '@sous/plugin-sign';
+import { digestOf, isSousError, MEDIA_TYPES, RegistryClient, Sous, type Artifact, type ImageManifest, type ResolvedConfig, type SousError } from '@sous/core';
+import { sign, generateKeyPair, loadPrivateKey, loadPublicKey, makePayload, signatureImage, signatureLayer, signatureTag, signImage, verifyImageSignature, writeKeyPair } from '@sous/plugin-sign';
 import { blobFile, pushImage, randomLayer, refusingProxy, rmrf, startRegistry, type TestRegistry } from './helpers/registries';
 import { tempDir } from './helpers/state-repo';
 
@@ -112,6 +112,34 @@ describe('signing', () => {
       await proxy.close();
     }
     expect(await client.headManifest('acme/denied', signatureTag(img.digest))).toBeUndefined();
+  });
+
+  it('the sign hook leaves the artifact unsigned when the push is refused, and signs it otherwise', async () => {
+    const img = await image('acme/hook');
+    const keyFile = path.join(dir, 'hook.key');
+    fs.writeFileSync(keyFile, trusted.privateKeyPem, { mode: 0o600 });
+    const sous = new Sous({ warnings: [], sign: {}, signingKey: keyFile } as unknown as ResolvedConfig).use(sign());
+    const artifactAt = (registry: string): Artifact => ({
+      source: { repo: 'github.com/acme/hook', offset: '', revision: 'abc' } as never,
+      image: { id: '', name: `${registry}/acme/hook`, tags: [], labels: {}, contentKey: '' },
+      reference: `${registry}/acme/hook@${img.digest}`,
+      digest: img.digest,
+      contracts: [{ name: 'health', status: 'passed', durationMs: 1 }],
+      precache: {},
+      targets: [],
+      timings: {},
+    });
+    const proxy = await refusingProxy(A.addr, /\.sig$/, 405);
+    const refused = artifactAt(proxy.addr);
+    try {
+      expect((await caught(sous.hooks.sign.promise(refused))).code).toBe('SIGN_PUSH_REFUSED');
+    } finally {
+      await proxy.close();
+    }
+    expect(refused.signature).toBeUndefined();
+    const ok = artifactAt(A.addr);
+    await sous.hooks.sign.promise(ok);
+    expect(ok.signature).toMatchObject({ tag: signatureTag(img.digest), keyId: trusted.keyId });
   });
 
   it('refuses to sign an image the registry does not have', async () => {
