@@ -51,8 +51,14 @@ function timed(cmd, argv, opts) {
   return { ms, stdout: r.stdout };
 }
 
+/** Empties the engine's build cache; retried, because a build running meanwhile (the engine is shared) makes a prune fail. */
 function pruneBuildCache(env) {
-  execFileSync(DOCKER, ['builder', 'prune', '-af'], { env, stdio: 'ignore' });
+  for (let i = 0; ; i++) {
+    const r = spawnSync(DOCKER, ['builder', 'prune', '-af'], { env, encoding: 'utf8' });
+    if (r.status === 0) return;
+    if (i === 4) throw new Error(`docker builder prune -af failed: ${r.stderr}`);
+    spawnSync('sleep', ['2']);
+  }
 }
 
 function setUp() {
