@@ -231,3 +231,29 @@ describe('recovery', () => {
     expect(fs.readFileSync(path.join(dir, 'defs.yaml'), 'utf8')).toBe(s);
   });
 });
+
+describe('the parse cache', () => {
+  it('a second read gives the same manifests and texts', async () => {
+    const { gdm } = await original();
+    const a = await gdm.read();
+    const b = await gdm.read();
+    for (const [k, m] of a.manifests) {
+      expect(b.manifests.get(k)!.text).toBe(m.text);
+      expect(b.manifests.get(k)!.manifest).toEqual(m.manifest);
+    }
+    // Each read hands out its own copy.
+    b.manifests.get('github.com/user/project')!.manifest.Kind = 'worker';
+    expect((await gdm.read()).manifests.get('github.com/user/project')!.manifest.Kind).toBe('http-service');
+  });
+
+  it('checks the same content at another path against that path', async () => {
+    const { dir, gdm } = await original();
+    await gdm.read();
+    fs.mkdirSync(path.join(dir, 'manifests/github.com/copy'), { recursive: true });
+    fs.copyFileSync(path.join(dir, 'manifests/github.com/opentable/sous.yaml'), path.join(dir, 'manifests/github.com/copy/sous.yaml'));
+    git(dir, 'add', '-A');
+    git(dir, 'commit', '-q', '-m', 'copy');
+    const s = await gdm.read();
+    expect(s.flaws.map((f) => `${f.path} ${f.code}`)).toEqual(['manifests/github.com/copy/sous.yaml MANIFEST_PATH_MISMATCH']);
+  });
+});

@@ -67,8 +67,13 @@ export interface StateChange {
   servers?: Record<string, string>;
 }
 
-/** Parsed manifests by blob id: a blob never changes, so neither does its parse. */
-const parseCache = new Map<string, Manifest | SousError>();
+/**
+ * Parsed manifests (and their text) by blob id and path: a blob never changes,
+ * so neither does its parse; the path is part of the key because the parse
+ * checks the manifest against its place.
+ */
+const parseCache = new Map<string, { parsed: Manifest | SousError; text: string }>();
+const cacheKey = (sha: string, p: string) => `${sha}\0${p}`;
 const PARSE_CACHE_LIMIT = 50_000;
 
 export function parseManifestText(text: string, file: string, id?: ManifestID): Manifest {
@@ -118,7 +123,8 @@ export class Gdm {
   async read(opts: { revision?: string } = {}): Promise<State> {
     const revision = opts.revision ?? (await this.store.refresh());
     const entries = await this.store.listFiles(revision, [DEFS_PATH, SERVERS_PATH, MANIFESTS_DIR]);
-    const need = entries.filter((e) => e.path === DEFS_PATH || e.path === SERVERS_PATH || !parseCache.has(e.sha)).map((e) => e.sha);
+    // Cached manifests carry their text: only the others are read (one cat-file for all of them).
+    const need = entries.filter((e) => e.path === DEFS_PATH || e.path === SERVERS_PATH || !parseCache.has(cacheKey(e.sha, e.path))).map((e) => e.sha);
     const blobs = await this.store.readBlobs(need);
     const textOf = async (sha: string): Promise<string> => {
       const t = blobs.get(sha);
@@ -139,17 +145,20 @@ export class Gdm {
       try {
         id = manifestIDFromPath(e.path);
         if (!id) continue;
-        let parsed = parseCache.get(e.sha);
-        const text = await textOf(e.sha);
-        if (!parsed) {
+        let cached = parseCache.get(cacheKey(e.sha, e.path));
+        if (!cached) {
+          const text = await textOf(e.sha);
+          let parsed: Manifest | SousError;
           try {
             parsed = parseManifestText(text, e.path, id);
           } catch (err) {
             parsed = isSousError(err) ? err : new SousError('MANIFEST_INVALID', String(err));
           }
           if (parseCache.size > PARSE_CACHE_LIMIT) parseCache.clear();
-          parseCache.set(e.sha, parsed);
+          cached = { parsed, text };
+          parseCache.set(cacheKey(e.sha, e.path), cached);
         }
+        const { parsed, text } = cached;
         if (parsed instanceof SousError || isSousError(parsed)) throw parsed;
         const key = manifestKey(id);
         manifests.set(key, { id, key, path: e.path, manifest: clone(parsed), text, blob: e.sha });
