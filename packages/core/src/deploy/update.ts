@@ -9,6 +9,7 @@ import type { ArtifactRecord, Manifest } from '../model/types';
 import type { StateBackend } from '../ops/backend';
 import type { VerifyReport, VerifyRequest } from '../pipeline/types';
 import { closest } from '../util/text';
+import { emitEvent } from '../events/emit';
 
 export interface UpdateOptions {
   id: ManifestID;
@@ -104,16 +105,16 @@ export async function updateDeployment(sous: Sous, backend: StateBackend, opts: 
     return { change: { message: `Deploy ${manifestKey(opts.id)} ${artifact.Version} to ${opts.cluster}`, setManifests: [m] }, result: m };
   }, opts.user);
   const deploymentID = `${opts.cluster}:${manifestKey(opts.id)}`;
-  await sous.emit('deploy.requested', {
+  await emitEvent(sous, {
+    type: 'deploy.requested',
     deploymentID,
     manifestID: manifestKey(opts.id),
     cluster: opts.cluster,
     version: artifact.Version,
     digest: artifact.Digest,
-    previousVersion,
+    ...(previousVersion ? { previousVersion } : {}),
     owners: r.result.Owners ?? [],
     user: opts.user,
-    links: {},
   });
   return {
     deploymentID,

@@ -8,6 +8,7 @@ import { formatSourceLocation, type SourceLocation } from '../model/ids';
 import { parseVersion } from '../model/version';
 import type { ArtifactRecord, Manifest } from '../model/types';
 import { readSourceContext } from '../source/git-context';
+import { emitEvent } from '../events/emit';
 import { declaredArgs, imageLabels, imageName, imageTags, SOUS_LABELS } from './image';
 import { checkoutRevision, sourceTreeId } from './source';
 import type { Artifact, BuildPlan, BuiltImage, ContractReport, Progress, SourceContext, Workspace } from './types';
@@ -54,6 +55,11 @@ export interface BuildResult {
   signature?: ArtifactRecord['Signature'];
   precache?: ArtifactRecord['Precache'];
   timings: Partial<Record<BuildPhase, number>>;
+}
+
+/** The source as events carry it. */
+function eventSource(ctx: SourceContext) {
+  return { repo: ctx.repo, offset: ctx.offset, revision: ctx.revision, ...(ctx.tag ? { tag: ctx.tag } : {}) };
 }
 
 function emptyPlan(stack: string, dir: string): BuildPlan {
@@ -162,7 +168,9 @@ export async function build(sous: Sous, opts: BuildOptions): Promise<BuildResult
     }
     const ws: Workspace = { dir: path.join(buildRoot, ctx.offset), context: ctx, config: sous.config };
     const manifests = await manifestsOf(opts.backend, sl);
-    await sous.emit('build.started', { source: formatSourceLocation(sl), version: versionTag, revision: ctx.revision, user: ctx.author ?? opts.user });
+    const who = ctx.author ?? opts.user;
+    const manifestID = formatSourceLocation(sl);
+    await emitEvent(sous, { type: 'build.started', manifestID, version: versionTag, source: eventSource(ctx), user: who, advisories: ctx.advisories });
     end(`${formatSourceLocation(sl)} ${versionTag} at ${ctx.revision.slice(0, 12)}${ctx.advisories.length ? ` (advisories: ${ctx.advisories.join(', ')})` : ''}`);
 
     begin('plan');
@@ -207,7 +215,15 @@ export async function build(sous: Sous, opts: BuildOptions): Promise<BuildResult
     await sous.hooks.testImage.promise(report);
     const failed = report.results.filter((r) => r.status === 'failed');
     if (failed.length) {
-      for (const f of failed) await sous.emit('contract.failed', { source: formatSourceLocation(sl), version: versionTag, contract: f });
+      await emitEvent(sous, {
+        type: 'contract.failed',
+        manifestID,
+        version: versionTag,
+        source: eventSource(ctx),
+        user: who,
+        image: image.id,
+        contracts: report.results.map((r) => ({ name: r.name, status: r.status, ...(r.message ? { message: r.message } : {}), ...(r.expected ? { expected: r.expected } : {}), ...(r.actual ? { actual: r.actual } : {}), durationMs: r.durationMs })),
+      });
       throw new SousError('CONTRACT_FAILED', `${failed.length} contract(s) failed: ${failed.map((f) => `${f.name}: expected ${f.expected ?? '?'}, got ${f.actual ?? f.message ?? '?'}`).join('; ')}`, {
         hints: ['Nothing was pushed, signed or recorded. Run the image yourself to see: the container logs are in details.'],
         details: { contracts: report.results },
@@ -262,7 +278,21 @@ export async function build(sous: Sous, opts: BuildOptions): Promise<BuildResult
     await opts.backend.update(() => ({ change: { message: `Record artifact ${record.Source} ${record.Version} (${record.Digest.slice(0, 19)})`, artifacts: [record] }, result: undefined }), opts.user);
     end();
     await sous.hooks.artifactReady.promise(artifact);
-    await sous.emit('artifact.ready', { source: record.Source, version: versionTag, image: record.Image, digest: record.Digest, reference: artifact.reference, signature: artifact.signature, precache: artifact.precache, user: ctx.author ?? opts.user });
+    await emitEvent(sous, {
+      type: 'artifact.ready',
+      manifestID,
+      version: versionTag,
+      source: eventSource(ctx),
+      user: who,
+      image: artifact.reference,
+      digest: record.Digest,
+      tags: record.Tags,
+      ...(artifact.signature ? { signature: { keyId: artifact.signature.keyId, tag: artifact.signature.tag, digest: artifact.signature.digest } } : {}),
+      precache: Object.fromEntries(pc.map(([c, r]) => [c, { registry: r.registry, status: r.status, ...(r.message ? { message: r.message } : {}), ...(r.bytesSent !== undefined ? { bytesSent: r.bytesSent } : {}) }])),
+      contracts: (record.Contracts ?? []).map((c) => ({ name: c.Name, status: c.Status })),
+      advisories: ctx.advisories,
+      durationMs: Object.values(timings).reduce((a, b) => a + (b ?? 0), 0),
+    });
     return {
       status: 'built',
       source: record.Source,
@@ -284,9 +314,19 @@ export async function build(sous: Sous, opts: BuildOptions): Promise<BuildResult
   } catch (e) {
     obs.phase?.(phase, 'fail', isSousError(e) ? e.message : String(e));
     const se = toSousError(e, 'BUILD_FAILED');
-    await sous
-      .emit('build.failed', { phase, code: se.code, message: se.message, source: ctx ? formatSourceLocation({ repo: ctx.repo, dir: ctx.offset }) : undefined, version: ctx?.version, user: ctx?.author ?? opts.user })
-      .catch(() => undefined);
+    if (ctx) {
+      const failedPhase = se.code === 'NO_STACK' || se.code === 'UNKNOWN_STACK' ? 'detect' : phase;
+      await emitEvent(sous, {
+        type: 'build.failed',
+        manifestID: formatSourceLocation({ repo: ctx.repo, dir: ctx.offset }),
+        version: ctx.version ?? opts.tag ?? '0.0.0',
+        source: eventSource(ctx),
+        user: ctx.author ?? opts.user,
+        phase: failedPhase,
+        error: { code: se.code, message: se.message, ...(se.hints.length ? { hints: se.hints } : {}) },
+        advisories: ctx.advisories,
+      }).catch((err) => sous.logger.warn(`build.failed not announced: ${(err as Error).message}`));
+    }
     throw se;
   } finally {
     if (disposeCheckout) await disposeCheckout().catch(() => undefined);

@@ -11,6 +11,8 @@ import type { Action, ActionOutcome, DeployState, Lease, Progress, RectifyPlan, 
 import { intendedState, intentHash, planActions } from './diff';
 import { fileLease, StatusStore, type DeploymentStatus } from './status';
 import { backoff, limiter, sleep } from './util';
+import { emitEvent } from '../events/emit';
+import type { EventType } from '../events/catalogue';
 
 export interface RectifyOptions {
   filters?: ResolvedFilters;
@@ -270,18 +272,17 @@ export class Rectifier {
     await this.status.update(action.cluster, action.deploymentID, (p) => (p ? { ...p, heldNotified: true } : p));
   }
 
-  private async event(type: string, action: Action, fields: Record<string, unknown>): Promise<void> {
+  private async event(type: EventType, action: Action, fields: Record<string, unknown>): Promise<void> {
     const d = action.post ?? action.prior!;
-    await this.sous.emit(type, {
+    await emitEvent(this.sous, {
+      type,
       deploymentID: action.deploymentID,
       manifestID: formatManifestID(d.manifestID),
       cluster: action.cluster,
-      version: d.spec.Version ?? '',
+      ...(d.spec.Version ? { version: d.spec.Version } : {}),
       owners: d.owners,
-      user: this.sous.config.user,
-      links: {},
       ...fields,
-    });
+    } as never).catch((e) => this.sous.logger.warn(`${type} not announced: ${(e as Error).message}`));
   }
 }
 
