@@ -50,6 +50,17 @@ describe('every command', () => {
     }
   });
 
+  it("answers --help from the build's help cache exactly as oclif would", () => {
+    const { execFileSync } = require('node:child_process') as typeof import('node:child_process');
+    for (const argv of [['scale', '--help'], ['manifest', 'get', '--help'], ['cluster', '--help']]) {
+      const fast = sousSync(env, argv);
+      const script = `require('@oclif/core/execute').execute({ dir: ${JSON.stringify(path.join(ROOT, 'packages/cli/bin'))}, args: ${JSON.stringify(argv)} })`;
+      const slow = execFileSync(process.execPath, ['-e', script], { cwd: path.join(ROOT, 'packages/cli'), encoding: 'utf8', env: { ...process.env, NO_COLOR: '1' } });
+      expect(fast.code).toBe(0);
+      expect(fast.stdout).toBe(slow);
+    }
+  });
+
   it('prints help with examples and exits 0', () => {
     const r = sousSync(env, ['scale', '--help']);
     expect(r.code).toBe(0);
