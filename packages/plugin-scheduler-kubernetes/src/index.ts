@@ -1,1 +1,46 @@
-export {};
+import type { ClusterRef, Scheduler, Sous, SousPlugin } from '@sous/core';
+import { settingsFor, type KubernetesOptions } from './options';
+import { KubernetesScheduler } from './scheduler';
+
+/**
+ * Schedules deployments on Kubernetes (cluster kind `kubernetes`) through
+ * the official @kubernetes/client-node, which is loaded only when a
+ * Kubernetes cluster is actually used. Cluster BaseURL is the API server.
+ */
+export class KubernetesSchedulerPlugin implements SousPlugin {
+  static readonly PLUGIN_NAME = 'sous:scheduler-kubernetes';
+  readonly name = KubernetesSchedulerPlugin.PLUGIN_NAME;
+  private readonly schedulers = new Map<string, Scheduler>();
+
+  constructor(private readonly opts: KubernetesOptions = {}) {}
+
+  apply(sous: Sous): void {
+    sous.hooks.scheduler.for('kubernetes').tap(this.name, (c: ClusterRef) => {
+      const registry = c.def.Registry || this.opts.registry || sous.config.registry;
+      const key = JSON.stringify([c.name, c.def.BaseURL, registry]);
+      let s = this.schedulers.get(key);
+      if (!s) {
+        s = new KubernetesScheduler({
+          cluster: c,
+          settings: settingsFor(c.name, this.opts),
+          registry,
+          pollMs: this.opts.pollMs ?? 2000,
+          requestTimeoutMs: this.opts.requestTimeoutMs ?? 30_000,
+          basePort: this.opts.basePort ?? 8080,
+          env: this.opts.env ?? process.env,
+        });
+        this.schedulers.set(key, s);
+      }
+      return s;
+    });
+  }
+}
+
+/** The Kubernetes scheduler plugin, for `plugins` in the Sous config. */
+export const kubernetesScheduler = (opts?: KubernetesOptions): KubernetesSchedulerPlugin => new KubernetesSchedulerPlugin(opts);
+
+export { KubernetesScheduler, type KubernetesContext } from './scheduler';
+export { settingsFor, kubeConfigFor, envSuffix, type KubernetesOptions, type KubernetesClusterOptions, type ClusterSettings } from './options';
+export { objectName, labelValue, leaseName, selectorFor, LABELS, ANNOTATIONS } from './names';
+export { desiredDeployment, desiredService, desiredCronJob, workloadOf } from './objects';
+export { stateFromDeployment, stateFromCronJob, rolloutOf, quantity } from './read';

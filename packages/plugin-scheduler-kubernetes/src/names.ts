@@ -1,0 +1,78 @@
+import * as crypto from 'node:crypto';
+import type { ManifestID } from '@sous/core';
+
+/** Labels on every object Sous makes: how actual() finds them. */
+export const LABELS = {
+  managedBy: 'app.kubernetes.io/managed-by',
+  name: 'app.kubernetes.io/name',
+  version: 'app.kubernetes.io/version',
+  cluster: 'sous.dev/cluster',
+  /** A hash of the DeploymentID: the pod selector, which never changes for a deployment. */
+  deployment: 'sous.dev/deployment',
+} as const;
+
+export const MANAGED_BY = 'sous';
+
+/** Annotations: what Sous needs to rebuild the DeployState from the cluster alone. */
+export const ANNOTATIONS = {
+  deploymentID: 'sous.dev/deployment-id',
+  manifestID: 'sous.dev/manifest-id',
+  cluster: 'sous.dev/cluster',
+  kind: 'sous.dev/kind',
+  owners: 'sous.dev/owners',
+  version: 'sous.dev/version',
+  digest: 'sous.dev/digest',
+  intent: 'sous.dev/intent',
+  /** The intended deploy spec, as JSON. */
+  spec: 'sous.dev/spec',
+} as const;
+
+function hash(s: string, n: number): string {
+  return crypto.createHash('sha256').update(s).digest('hex').slice(0, n);
+}
+
+/** The selector value of a deployment. */
+export function deploymentHash(deploymentID: string): string {
+  return hash(deploymentID, 40);
+}
+
+function dnsLabel(s: string): string {
+  return s
+    .toLowerCase()
+    .replace(/[^a-z0-9]+/g, '-')
+    .replace(/^-+|-+$/g, '');
+}
+
+/**
+ * The name of a deployment's objects: readable (`shop-api-canary`) and
+ * unique (a hash of the DeploymentID), a DNS label of at most 63
+ * characters starting with a letter, as Services require.
+ */
+export function objectName(mid: ManifestID, deploymentID: string): string {
+  const segments = mid.source.repo.split('/');
+  let base = dnsLabel([segments[segments.length - 1], mid.source.dir, mid.flavor].filter(Boolean).join('-'));
+  if (!/^[a-z]/.test(base)) base = `app-${base}`.replace(/-+$/, '');
+  base = base.slice(0, 54).replace(/-+$/, '');
+  return `${base}-${hash(deploymentID, 8)}`;
+}
+
+/** A label value (at most 63 of [A-Za-z0-9._-], alphanumeric at both ends); when `s` is not one, a readable prefix and a hash. */
+export function labelValue(s: string): string {
+  if (/^([A-Za-z0-9]([A-Za-z0-9._-]{0,61}[A-Za-z0-9])?)?$/.test(s)) return s;
+  const clean = s
+    .replace(/[^A-Za-z0-9._-]+/g, '-')
+    .replace(/^[^A-Za-z0-9]+|[^A-Za-z0-9]+$/g, '')
+    .slice(0, 50)
+    .replace(/[^A-Za-z0-9]+$/, '');
+  return `${clean ? `${clean}-` : ''}${hash(s, 12)}`;
+}
+
+/** The name of a cluster's rectifier Lease. */
+export function leaseName(cluster: string): string {
+  return `sous-rectifier-${dnsLabel(cluster).slice(0, 40) || 'cluster'}-${hash(cluster, 8)}`;
+}
+
+/** The label selector that finds this cluster's objects. */
+export function selectorFor(cluster: string): string {
+  return `${LABELS.managedBy}=${MANAGED_BY},${LABELS.cluster}=${labelValue(cluster)}`;
+}
