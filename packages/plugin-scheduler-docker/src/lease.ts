@@ -57,15 +57,17 @@ export class ContainerLease implements Lease {
     private readonly cluster: string,
     private readonly who: HolderIdentity,
     private readonly ttlMs: number,
+    private readonly slotMs: number,
   ) {}
 
   get holder(): string {
     return this.who.holder;
   }
 
-  static async take(engine: Engine, cluster: string, holder: string, ttlMs: number): Promise<Lease | undefined> {
+  /** Takes the lease, or resolves undefined when another holder has it. `slotMs` must be the same for every holder. */
+  static async take(engine: Engine, cluster: string, holder: string, ttlMs: number, slotMs = SLOT_MS): Promise<Lease | undefined> {
     await ensureLeaseImage(engine);
-    const lease = new ContainerLease(engine, cluster, newHolder(holder), ttlMs);
+    const lease = new ContainerLease(engine, cluster, newHolder(holder), ttlMs, slotMs);
     if (await lease.cover(true)) return lease;
     await lease.release();
     return undefined;
@@ -78,8 +80,8 @@ export class ContainerLease implements Lease {
   /** Makes sure this holder owns every slot from now to the end of its term; false when another does. */
   private async cover(taking: boolean): Promise<boolean> {
     const now = await this.engine.now();
-    const first = Math.floor(now / SLOT_MS);
-    const last = Math.floor((now + this.ttlMs) / SLOT_MS);
+    const first = Math.floor(now / this.slotMs);
+    const last = Math.floor((now + this.ttlMs) / this.slotMs);
     for (let slot = first; slot <= last; slot++) {
       if (this.mine.has(slot)) continue;
       if (!(await this.claim(slot, taking))) return false;
@@ -148,6 +150,6 @@ export class ContainerLease implements Lease {
   private async sweep(): Promise<void> {
     const now = await this.engine.now();
     const list = await this.engine.call<{ Id: string; Labels?: Record<string, string> }[]>('GET', '/containers/json', { query: { all: true, filters: { label: [`${PREFIX}=${this.cluster}`] } }, doing: 'listing lease records' });
-    for (const c of list) if (Number(c.Labels?.[`${PREFIX}.slot`]) < Math.floor(now / SLOT_MS) - 1) await removeContainer(this.engine, c.Id);
+    for (const c of list) if (Number(c.Labels?.[`${PREFIX}.slot`]) < Math.floor(now / this.slotMs) - 1) await removeContainer(this.engine, c.Id);
   }
 }

@@ -7,6 +7,11 @@ import { configHash, deploymentLabels, LABELS, slug } from './labels';
 import type { ClusterSettings } from './options';
 import { readinessFor, waitReady, type InstanceView, type WaitResult } from './probe';
 
+/** Exit codes of a process ended by SIGINT, SIGKILL or SIGTERM. */
+const SIGNAL_EXITS = new Set([130, 137, 143]);
+/** How long an instance stopped by a signal may take to come back before it counts as failed. */
+const ENGINE_RESTART_GRACE_MS = 30_000;
+
 /** How a rollout ended: ready (Active), failed and rolled back (Failed), or still going when waiting stopped (Pending). */
 export interface RolloutResult {
   status: 'Active' | 'Failed' | 'Pending';
@@ -132,10 +137,17 @@ export class Rollout {
     const ports = containerPorts(this.post.spec, this.s.containerPort);
     const readiness = readinessFor(this.post.kind, this.post.spec.Startup, ports.length);
     let baseline: number | undefined;
+    let signalledAt: number | undefined;
     const look = async (): Promise<InstanceView> => {
       const d = await inspectInstance(this.engine, id);
       if (!d) return { state: 'failed', reason: `container ${id.slice(0, 12)} was removed` };
       baseline ??= d.restartCount;
+      // An engine shutting down stops its containers with SIGTERM (or SIGKILL) and starts them again
+      // when it comes back (restart policy unless-stopped): wait for that rather than fail the instance.
+      if (d.state === 'exited' && !d.oomKilled && SIGNAL_EXITS.has(d.exitCode) && d.restartCount === baseline) {
+        signalledAt ??= Date.now();
+        if (Date.now() - signalledAt < ENGINE_RESTART_GRACE_MS) return { state: 'starting', reason: `container ${d.name} was stopped by a signal (its engine restarting?)` };
+      } else signalledAt = undefined;
       const exited = d.state === 'exited' || d.state === 'dead' || d.state === 'restarting' || d.restartCount > baseline;
       if (exited) {
         const why = `container ${d.name} exited with code ${d.exitCode}${d.oomKilled ? ' (out of memory)' : ''}${d.error ? `: ${d.error}` : ''}`;
