@@ -1,6 +1,6 @@
 #!/usr/bin/env node
 // Generates TypeScript types from schemas/*.schema.json into packages/core/src/generated/.
-// The schemas are the source of truth; test/schemas-drift.test.ts fails when the files drift.
+// The schemas are the source of truth; packages/core/src/schema/generated.test.ts fails when the files drift.
 const fs = require('node:fs');
 const path = require('node:path');
 
