@@ -2,14 +2,10 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { makeSousEnv, requireBuilt, sousSync, type SousEnv } from './helpers/sous';
-import { api, startServer, type RunningServer } from './helpers/server';
+import { api, realArtifact, startServer, type RunningServer } from './helpers/server';
 import { head } from './helpers/state-repo';
 
-const DIGEST = 'sha256:' + 'a'.repeat(64);
-
-function artifact(version: string, advisories: string[] = []) {
-  return { Source: 'github.com/acme/shop', Version: version, Revision: 'b'.repeat(40), Image: '127.0.0.1:5000/github.com/acme/shop', Digest: DIGEST, Advisories: advisories, Deployable: true };
-}
+const artifact = (version: string, advisories: string[] = []) => realArtifact('github.com/acme/shop', version, advisories);
 
 describe('sous server API', () => {
   let e: SousEnv;
@@ -95,7 +91,7 @@ describe('sous server API', () => {
   });
 
   it('deploys through PUT /single-deployment: 201, a Location to poll, and the rectification resolved', async () => {
-    const put = await api(srv.url, srv.tokens.deploy, 'PUT', '/artifact?repo=github.com/acme/shop&version=1.0.0', { body: artifact('1.0.0'), headers: { 'if-none-match': '*' } });
+    const put = await api(srv.url, srv.tokens.deploy, 'PUT', '/artifact?repo=github.com/acme/shop&version=1.0.0', { body: await artifact('1.0.0'), headers: { 'if-none-match': '*' } });
     expect(put.status).toBe(201);
     const d = await api(srv.url, srv.tokens.read, 'GET', '/single-deployment?repo=github.com/acme/shop&cluster=mem');
     const r = await api(srv.url, srv.tokens.deploy, 'PUT', '/single-deployment?repo=github.com/acme/shop&cluster=mem', { body: { version: '1.0.0' }, headers: { 'if-match': d.headers.get('etag')! } });
@@ -116,7 +112,7 @@ describe('sous server API', () => {
   });
 
   it('refuses an unverified artifact exactly as the CLI does', async () => {
-    await api(srv.url, srv.tokens.deploy, 'PUT', '/artifact?repo=github.com/acme/shop&version=1.1.0', { body: artifact('1.1.0', ['dirty workspace']), headers: { 'if-none-match': '*' } });
+    await api(srv.url, srv.tokens.deploy, 'PUT', '/artifact?repo=github.com/acme/shop&version=1.1.0', { body: await artifact('1.1.0', ['dirty workspace']), headers: { 'if-none-match': '*' } });
     const before = revision();
     const r = await api(srv.url, srv.tokens.deploy, 'PUT', '/single-deployment?repo=github.com/acme/shop&cluster=mem', { body: { version: '1.1.0' }, headers: { 'if-match': '*' } });
     expect([r.status, r.body.error.code]).toEqual([422, 'ADVISORY_NOT_ALLOWED']);
@@ -124,6 +120,15 @@ describe('sous server API', () => {
     const cli = sousSync(e, ['update', '--cluster', 'mem', '--tag', '1.1.0', '--repo', 'github.com/acme/shop', '--json']);
     expect(cli.code).toBe(1);
     expect(cli.json.error.code).toBe('ADVISORY_NOT_ALLOWED');
+    expect(revision()).toBe(before);
+  });
+
+  it('refuses an artifact whose image is not in any registry', async () => {
+    const ghost = { ...(await artifact('1.2.0')), Digest: 'sha256:' + '9'.repeat(64) };
+    await api(srv.url, srv.tokens.deploy, 'PUT', '/artifact?repo=github.com/acme/shop&version=1.2.0', { body: ghost, headers: { 'if-none-match': '*' } });
+    const before = revision();
+    const r = await api(srv.url, srv.tokens.deploy, 'PUT', '/single-deployment?repo=github.com/acme/shop&cluster=mem', { body: { version: '1.2.0' }, headers: { 'if-match': '*' } });
+    expect([r.status, r.body.error.code]).toEqual([422, 'IMAGE_MISSING']);
     expect(revision()).toBe(before);
   });
 

@@ -2,7 +2,7 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { makeSousEnv, requireBuilt, sousSync, type SousEnv } from './helpers/sous';
-import { api, startServer, type RunningServer } from './helpers/server';
+import { api, realArtifact, startServer, type RunningServer } from './helpers/server';
 import { git } from './helpers/state-repo';
 
 /** The same command against the embedded store and through a server gives the same output and exit code. */
@@ -77,7 +77,7 @@ describe('one CLI, two back ends', () => {
   });
 
   it('deploys through the server and waits for the outcome', async () => {
-    const artifact = { Source: 'github.com/acme/shop', Version: '1.0.0', Revision: 'c'.repeat(40), Image: '127.0.0.1:5000/github.com/acme/shop', Digest: 'sha256:' + 'c'.repeat(64), Advisories: [], Deployable: true };
+    const artifact = await realArtifact('github.com/acme/shop', '1.0.0');
     expect((await api(srv.url, srv.tokens.deploy, 'PUT', '/artifact?repo=github.com/acme/shop&version=1.0.0', { body: artifact, headers: { 'if-none-match': '*' } })).status).toBe(201);
     const r = sousSync(remote, ['deploy', '--cluster', 'mem', '--tag', '1.0.0', '--repo', 'github.com/acme/shop', '--json'], { env: { ...asClient, SOUS_TOKEN: srv.tokens.deploy } });
     expect(r.code).toBe(0);

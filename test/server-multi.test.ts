@@ -3,7 +3,7 @@ import * as net from 'node:net';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { makeSousEnv, requireBuilt, sousSync, type SousEnv } from './helpers/sous';
-import { api, startServer, type RunningServer } from './helpers/server';
+import { api, realArtifact, startServer, type RunningServer } from './helpers/server';
 import { git } from './helpers/state-repo';
 
 function freePort(): Promise<number> {
@@ -108,7 +108,7 @@ describe('several servers, one GDM', () => {
   });
 
   it('each server rectifies only its own clusters, and deploys go to the right one', async () => {
-    const artifact = { Source: 'github.com/acme/one', Version: '2.0.0', Revision: 'd'.repeat(40), Image: '127.0.0.1:5000/github.com/acme/one', Digest: 'sha256:' + 'd'.repeat(64), Advisories: [], Deployable: true };
+    const artifact = await realArtifact('github.com/acme/one', '2.0.0');
     expect((await api(a.url, a.tokens.deploy, 'PUT', '/artifact?repo=github.com/acme/one&version=2.0.0', { body: artifact, headers: { 'if-none-match': '*' } })).status).toBe(201);
     const misdirected = await api(a.url, a.tokens.deploy, 'PUT', '/single-deployment?repo=github.com/acme/one&cluster=west', { body: { version: '2.0.0' }, headers: { 'if-match': '*' } });
     expect([misdirected.status, misdirected.body.error.code, misdirected.body.error.details.server]).toEqual([421, 'MISDIRECTED', b.url]);

@@ -3,7 +3,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { chromium, type Browser } from 'playwright-core';
 import { makeSousEnv, requireBuilt, sousSync } from './helpers/sous';
-import { api, startServer, type RunningServer } from './helpers/server';
+import { api, realArtifact, startServer, type RunningServer } from './helpers/server';
 
 const CHROMIUM = process.env.SOUS_TEST_CHROMIUM ?? '/usr/bin/chromium';
 
@@ -20,7 +20,7 @@ describe('sous server status page', () => {
     expect(sousSync(e, ['init', '--kind', 'http-service', '--repo', 'github.com/acme/shop']).code).toBe(0);
     expect(sousSync(e, ['init', '--kind', 'worker', '--repo', 'github.com/acme/jobs', '--cluster', 'west']).code).toBe(0);
     srv = await startServer(e, ['--autoresolver', '--resync', '1h']);
-    const artifact = { Source: 'github.com/acme/shop', Version: '1.4.2', Revision: 'f'.repeat(40), Image: '127.0.0.1:5000/github.com/acme/shop', Digest: 'sha256:' + 'f'.repeat(64), Advisories: [], Deployable: true };
+    const artifact = await realArtifact('github.com/acme/shop', '1.4.2');
     await api(srv.url, srv.tokens.deploy, 'PUT', '/artifact?repo=github.com/acme/shop&version=1.4.2', { body: artifact, headers: { 'if-none-match': '*' } });
     const put = await api(srv.url, srv.tokens.deploy, 'PUT', '/single-deployment?repo=github.com/acme/shop&cluster=east', { body: { version: '1.4.2' }, headers: { 'if-match': '*' } });
     for (let i = 0; i < 100; i++) {

@@ -2,7 +2,7 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { makeSousEnv, requireBuilt, sousSync } from './helpers/sous';
-import { api, startServer } from './helpers/server';
+import { api, realArtifact, startServer } from './helpers/server';
 import { fsck, git, worktreeClean } from './helpers/state-repo';
 
 describe('sous server shutdown', () => {
@@ -12,7 +12,7 @@ describe('sous server shutdown', () => {
     expect(sousSync(e, ['cluster', 'add', '--name', 'slow', '--kind', 'memory', '--base-url', 'memory:?delay=3000']).code).toBe(0);
     expect(sousSync(e, ['init', '--kind', 'worker', '--repo', 'github.com/acme/slow']).code).toBe(0);
     const srv = await startServer(e, ['--autoresolver', '--resync', '1h']);
-    const artifact = { Source: 'github.com/acme/slow', Version: '1.0.0', Revision: 'e'.repeat(40), Image: '127.0.0.1:5000/github.com/acme/slow', Digest: 'sha256:' + 'e'.repeat(64), Advisories: [], Deployable: true };
+    const artifact = await realArtifact('github.com/acme/slow', '1.0.0');
     expect((await api(srv.url, srv.tokens.deploy, 'PUT', '/artifact?repo=github.com/acme/slow&version=1.0.0', { body: artifact, headers: { 'if-none-match': '*' } })).status).toBe(201);
     const put = await api(srv.url, srv.tokens.deploy, 'PUT', '/single-deployment?repo=github.com/acme/slow&cluster=slow', { body: { version: '1.0.0' }, headers: { 'if-match': '*' } });
     expect(put.status).toBe(201);

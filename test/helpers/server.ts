@@ -76,3 +76,16 @@ export async function api(url: string, token: string | undefined, method: string
   }
   return { status: res.status, body: parsed, headers: res.headers };
 }
+
+/**
+ * An artifact record for a real image: a small image pushed to the test
+ * registry, so deploy verification finds it by digest.
+ */
+export async function realArtifact(source: string, version: string, advisories: string[] = []): Promise<Record<string, unknown>> {
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  const { pushImage, randomLayer } = require('./registries') as typeof import('./registries');
+  const registry = process.env.SOUS_TEST_REGISTRY ?? '127.0.0.1:5000';
+  const repository = source.toLowerCase().replace(/,/g, '/');
+  const img = await pushImage(registry, repository, [randomLayer(256)], { tag: version });
+  return { Source: source, Version: version, Revision: 'b'.repeat(40), Image: `${registry}/${repository}`, Digest: img.digest, Advisories: advisories, Deployable: true };
+}
