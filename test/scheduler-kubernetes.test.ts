@@ -202,6 +202,39 @@ describe('Kubernetes scheduler (recorded exchanges, built plugin in a child proc
     replay.verify();
   });
 
+  it('takes the API server and credentials from a kubeconfig context when the cluster has no BaseURL', async () => {
+    replay = await ReplayServer.start('kubernetes/kubeconfig');
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'sous-kubeconfig-'));
+    const kubeconfig = path.join(dir, 'config');
+    fs.writeFileSync(
+      kubeconfig,
+      [
+        'apiVersion: v1',
+        'kind: Config',
+        'current-context: staging',
+        'clusters:',
+        '- name: staging',
+        '  cluster: { server: "https://staging.invalid:6443" }',
+        '- name: east',
+        `  cluster: { server: "${replay.url}" }`,
+        'users:',
+        '- name: someone',
+        '  user: { token: wrong }',
+        '- name: sous-east',
+        '  user: { token: t0ken-east }',
+        'contexts:',
+        '- name: staging',
+        '  context: { cluster: staging, user: someone }',
+        '- name: east-ctx',
+        '  context: { cluster: east, user: sous-east }',
+        '',
+      ].join('\n'),
+    );
+    const [read] = values(await drive(replay.url, [{ op: 'actual' }], { def: { BaseURL: undefined }, env: { SOUS_KUBE_TOKEN_EAST: '', SOUS_KUBE_KUBECONFIG_EAST: kubeconfig, SOUS_KUBE_CONTEXT_EAST: 'east-ctx', SOUS_KUBE_NAMESPACE_EAST: 'apps' } }));
+    expect(read).toEqual([]);
+    replay.verify();
+  });
+
   it('reports an unreachable API server as retryable', async () => {
     const url = await refusedURL();
     const results = await drive(url, [{ op: 'actual' }, { op: 'lease', key: 'a', holder: 'a' }]);
