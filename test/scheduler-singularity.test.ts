@@ -93,6 +93,17 @@ describe('Singularity scheduler (recorded exchanges)', () => {
     replay.verify();
   });
 
+  it('reports a deploy still pending when the wait is over as coming, not failed', async () => {
+    replay = await ReplayServer.start('singularity/slow');
+    const { scheduler, def } = await schedulerFor(replay.url, { pollMs: 20 });
+    const want = intended(manifest('github.com/acme/shop', 'http-service', shopSpec({ Version: '1.3.0', Digest: DIGEST_B })), 'east', def);
+    const outcome = await scheduler.apply(plan([want], [running(replay.url)]).actions[0], { timeoutMs: 200 });
+    expect(outcome).toMatchObject({ resolution: 'coming', status: 'Pending' });
+    expect(outcome.message).toMatch(/^deploy 1_3_0_[0-9a-f]{32} still pending after 200 ms$/);
+    expect(replay.received.filter((r) => r.method === 'GET').length).toBeGreaterThanOrEqual(2);
+    replay.verify();
+  });
+
   it('updates only the request when only the owners changed', async () => {
     replay = await ReplayServer.start('singularity/update-owners');
     const { scheduler, def } = await schedulerFor(replay.url);

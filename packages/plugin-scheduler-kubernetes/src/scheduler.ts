@@ -21,6 +21,10 @@ export interface KubernetesContext {
 
 type Done = (resolution: ActionOutcome['resolution'], status: ActionOutcome['status'], message?: string) => ActionOutcome;
 
+function duration(ms: number): string {
+  return ms < 10_000 ? `${ms} ms` : `${Math.round(ms / 1000)} s`;
+}
+
 function sleep(ms: number, signal?: AbortSignal): Promise<void> {
   return new Promise((resolve) => {
     if (signal?.aborted) return resolve();
@@ -225,7 +229,7 @@ export class KubernetesScheduler implements Scheduler {
         opts.onProgress?.({ phase: 'waiting', message: r.message });
       }
       const left = deadline - Date.now();
-      if (left <= 0 || opts.signal?.aborted) return done('coming', 'Pending', `rollout of ${this.ns}/${name} not finished after ${Math.round(opts.timeoutMs / 1000)} s: ${last}`);
+      if (left <= 0 || opts.signal?.aborted) return done('coming', 'Pending', `rollout of ${this.ns}/${name} not finished after ${duration(opts.timeoutMs)}: ${last}`);
       await sleep(Math.min(this.ctx.pollMs, left), opts.signal);
     }
   }

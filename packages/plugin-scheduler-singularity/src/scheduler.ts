@@ -20,6 +20,10 @@ export interface SingularityContext {
 
 const enc = encodeURIComponent;
 
+function duration(ms: number): string {
+  return ms < 10_000 ? `${ms} ms` : `${Math.round(ms / 1000)} s`;
+}
+
 function sleep(ms: number, signal?: AbortSignal): Promise<void> {
   return new Promise((resolve) => {
     if (signal?.aborted) return resolve();
@@ -191,7 +195,7 @@ export class SingularityScheduler implements Scheduler {
       if (st.status === 'Failed') return done(notOk, 'Failed', `${st.message} (${this.ctx.client.base}/request/${rid}/deploy/${did})`);
       opts.onProgress?.({ phase: 'waiting', message: `deploy ${did} pending` });
       const left = deadline - Date.now();
-      if (left <= 0 || opts.signal?.aborted) return done('coming', 'Pending', `deploy ${did} still pending after ${Math.round(opts.timeoutMs / 1000)} s`);
+      if (left <= 0 || opts.signal?.aborted) return done('coming', 'Pending', `deploy ${did} still pending after ${duration(opts.timeoutMs)}`);
       await sleep(Math.min(this.ctx.pollMs, left), opts.signal);
     }
   }
@@ -215,7 +219,7 @@ export class SingularityScheduler implements Scheduler {
         opts.onProgress?.({ phase: 'waiting', message: `${healthy}/${n} healthy` });
       }
       const left = deadline - Date.now();
-      if (left <= 0 || opts.signal?.aborted) return done('coming', 'Pending', `request ${rid} not at ${n} healthy instance(s) after ${Math.round(opts.timeoutMs / 1000)} s`);
+      if (left <= 0 || opts.signal?.aborted) return done('coming', 'Pending', `request ${rid} not at ${n} healthy instance(s) after ${duration(opts.timeoutMs)}`);
       await sleep(Math.min(this.ctx.pollMs, left), opts.signal);
     }
   }
