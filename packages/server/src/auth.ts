@@ -43,19 +43,29 @@ function hashSecret(secret: string): string {
 export class TokenStore {
   private tokens: StoredToken[] = [];
   private loadedAt = 0;
+  private checkedAt = 0;
 
   constructor(readonly file: string) {}
 
-  private async load(): Promise<void> {
-    try {
-      const st = await fsp.stat(this.file);
-      if (st.mtimeMs === this.loadedAt) return;
-      this.tokens = (JSON.parse(await fsp.readFile(this.file, 'utf8')) as { tokens: StoredToken[] }).tokens ?? [];
-      this.loadedAt = st.mtimeMs;
-    } catch (e) {
-      if ((e as { code?: string }).code !== 'ENOENT') throw e;
-      this.tokens = [];
-    }
+  private loading?: Promise<void>;
+
+  /** Re-reads the file when it changed; concurrent callers share one read. */
+  private load(force = false): Promise<void> {
+    // Tokens made or revoked by `sous server token` take effect within a second.
+    if (!force && Date.now() - this.checkedAt < 1000) return this.loading ?? Promise.resolve();
+    this.checkedAt = Date.now();
+    this.loading = (async () => {
+      try {
+        const st = await fsp.stat(this.file);
+        if (st.mtimeMs === this.loadedAt) return;
+        this.tokens = (JSON.parse(await fsp.readFile(this.file, 'utf8')) as { tokens: StoredToken[] }).tokens ?? [];
+        this.loadedAt = st.mtimeMs;
+      } catch (e) {
+        if ((e as { code?: string }).code !== 'ENOENT') throw e;
+        this.tokens = [];
+      }
+    })();
+    return this.loading;
   }
 
   private async save(): Promise<void> {
@@ -64,6 +74,7 @@ export class TokenStore {
     await fsp.writeFile(tmp, JSON.stringify({ tokens: this.tokens }, null, 2), { mode: 0o600 });
     await fsp.rename(tmp, this.file);
     this.loadedAt = fs.statSync(this.file).mtimeMs;
+    this.checkedAt = Date.now();
   }
 
   /** Makes a token; the returned string is the only time its secret exists in the clear. */
@@ -72,7 +83,7 @@ export class TokenStore {
       throw usageError('INVALID_TOKEN_NAME', `token name ${JSON.stringify(name)} is not allowed`, { hints: ['Names are letters, digits, ".", "_", "@" and "-", at most 64 characters'] });
     }
     if (!SCOPES.includes(scope)) throw usageError('INVALID_SCOPE', `scope ${JSON.stringify(scope)} is not one of ${SCOPES.join(', ')}`, { hints: ['--scope read|deploy|admin'] });
-    await this.load();
+    await this.load(true);
     const id = crypto.randomBytes(6).toString('hex');
     const secret = crypto.randomBytes(32).toString('base64url');
     this.tokens.push({ id, name, email, scope, hash: hashSecret(secret), createdAt: new Date().toISOString() });
@@ -86,7 +97,7 @@ export class TokenStore {
   }
 
   async revoke(idOrName: string): Promise<number> {
-    await this.load();
+    await this.load(true);
     const before = this.tokens.length;
     this.tokens = this.tokens.filter((t) => t.id !== idOrName && t.name !== idOrName);
     if (this.tokens.length !== before) await this.save();

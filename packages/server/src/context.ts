@@ -45,7 +45,7 @@ export interface AuditEntry {
  */
 export class StateCache {
   private state?: State;
-  private gdmJson?: { revision: string; body: string };
+  private gdmJson?: { revision: string; body: Buffer };
   private checkedAt = 0;
   private inflight?: Promise<State>;
 
@@ -57,16 +57,19 @@ export class StateCache {
 
   async get(): Promise<State> {
     if (this.state && Date.now() - this.checkedAt < this.ttlMs) return this.state;
-    this.inflight ??= this.gdm
-      .read()
-      .then((s) => {
-        this.state = s;
+    this.inflight ??= (async () => {
+      // Without a remote the branch only moves in this repository: a ref file read tells whether anything changed.
+      if (this.state && !this.gdm.store.hasRemote && (await this.gdm.store.headFast()) === this.state.revision) {
         this.checkedAt = Date.now();
-        return s;
-      })
-      .finally(() => {
-        this.inflight = undefined;
-      });
+        return this.state;
+      }
+      const s = await this.gdm.read();
+      this.state = s;
+      this.checkedAt = Date.now();
+      return s;
+    })().finally(() => {
+      this.inflight = undefined;
+    });
     return this.inflight;
   }
 
@@ -76,9 +79,9 @@ export class StateCache {
   }
 
   /** The rendered GET /gdm body for the current state. */
-  async gdmBody(render: (s: State) => unknown): Promise<{ revision: string; body: string }> {
+  async gdmBody(render: (s: State) => unknown): Promise<{ revision: string; body: Buffer }> {
     const s = await this.get();
-    if (this.gdmJson?.revision !== s.revision) this.gdmJson = { revision: s.revision, body: JSON.stringify(render(s)) };
+    if (this.gdmJson?.revision !== s.revision) this.gdmJson = { revision: s.revision, body: Buffer.from(JSON.stringify(render(s))) };
     return this.gdmJson;
   }
 }

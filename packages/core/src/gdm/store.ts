@@ -157,6 +157,22 @@ export class GdmStore {
     return (await git(this.dir, ['rev-parse', '--verify', '-q', this.branch])).stdout.trim();
   }
 
+  /** The branch's commit read straight from git's ref files (no process), falling back to `head()`. */
+  async headFast(): Promise<string> {
+    try {
+      const loose = (await fsp.readFile(path.join(this.gitDir, this.branch), 'utf8')).trim();
+      if (/^[0-9a-f]{40}$/.test(loose)) return loose;
+    } catch {
+      /* packed or missing: ask git */
+    }
+    return this.head();
+  }
+
+  /** Whether reads pull from a remote first. */
+  get hasRemote(): boolean {
+    return this.remote !== undefined;
+  }
+
   /** Pulls when there is a remote; returns the revision reads should use. */
   async refresh(): Promise<string> {
     if (this.remote) await this.pull();
