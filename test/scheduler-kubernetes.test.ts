@@ -34,7 +34,7 @@ beforeAll(() => {
   if (!fs.existsSync(dist) || !fs.existsSync(path.join(ROOT, 'packages/core/dist/index.js'))) throw new Error('build first: npm run build (or npx tsc -b packages/plugin-scheduler-kubernetes)');
   const stale = fs
     .readdirSync(path.join(PLUGIN, 'src'))
-    .filter((f) => f.endsWith('.ts'))
+    .filter((f) => f.endsWith('.ts') && !f.endsWith('.test.ts'))
     .filter((f) => {
       const js = path.join(PLUGIN, 'dist', f.replace(/\.ts$/, '.js'));
       return !fs.existsSync(js) || fs.statSync(path.join(PLUGIN, 'src', f)).mtimeMs > fs.statSync(js).mtimeMs + 1000;
@@ -125,6 +125,16 @@ describe('Kubernetes scheduler (recorded exchanges, built plugin in a child proc
     const [action] = plan([intended('github.com/acme/shop', 'http-service', shopSpec({ Version: '1.3.0', Digest: DIGEST('b') }), replay.url)], [running(replay.url)]).actions;
     expect([action.kind, action.reason]).toEqual(['update', 'version 1.2.0 → 1.3.0']);
     const [outcome] = values(await drive(replay.url, [{ op: 'apply', action }]));
+    expect(outcome).toEqual({ resolution: 'updated', status: 'Active', phases: ['apply', 'waiting'] });
+    replay.verify();
+  });
+
+  it('restarts the pods on a forced redeploy of an unchanged spec', async () => {
+    replay = await ReplayServer.start('kubernetes/force');
+    const want = intended('github.com/acme/shop', 'http-service', shopSpec(), replay.url);
+    const forced = planActions([want], [running(replay.url)], { clustersRead: new Set(['east']), prune: () => false, force: new Set([SHOP]), revision: 'test' }).actions;
+    expect(forced.map((a) => [a.kind, a.reason, a.force])).toEqual([['update', 'forced redeploy', true]]);
+    const [outcome] = values(await drive(replay.url, [{ op: 'apply', action: forced[0] }]));
     expect(outcome).toEqual({ resolution: 'updated', status: 'Active', phases: ['apply', 'waiting'] });
     replay.verify();
   });

@@ -100,7 +100,6 @@ describe('Singularity scheduler (recorded exchanges)', () => {
     const outcome = await scheduler.apply(plan([want], [running(replay.url)]).actions[0], { timeoutMs: 200 });
     expect(outcome).toMatchObject({ resolution: 'coming', status: 'Pending' });
     expect(outcome.message).toMatch(/^deploy 1_3_0_[0-9a-f]{32} still pending after 200 ms$/);
-    expect(replay.received.filter((r) => r.method === 'GET').length).toBeGreaterThanOrEqual(2);
     replay.verify();
   });
 

@@ -67,6 +67,9 @@ export function labelValue(s: string): string {
   return `${clean ? `${clean}-` : ''}${hash(s, 12)}`;
 }
 
+/** Pod template annotation a forced redeploy sets, so the pods are replaced even when nothing else changed. */
+export const RESTARTED_AT = 'sous.dev/restarted-at';
+
 /** The name of a cluster's rectifier Lease. */
 export function leaseName(cluster: string): string {
   return `sous-rectifier-${dnsLabel(cluster).slice(0, 40) || 'cluster'}-${hash(cluster, 8)}`;

@@ -2,7 +2,7 @@ import { isSousError, SousError, type Action, type ActionOutcome, type ApplyOpti
 import type { V1CronJob, V1Deployment, V1Service } from '@kubernetes/client-node';
 import { call, k8s, makeApis, type Apis } from './client';
 import { takeLease } from './lease';
-import { objectName, selectorFor } from './names';
+import { objectName, RESTARTED_AT, selectorFor } from './names';
 import { annotationsFor, desiredCronJob, desiredDeployment, desiredService, imageFor, workloadOf, type Workload } from './objects';
 import { kubeConfigFor, type ClusterSettings } from './options';
 import { rolloutOf, stateFromCronJob, stateFromDeployment } from './read';
@@ -120,7 +120,10 @@ export class KubernetesScheduler implements Scheduler {
       return done(ok, 'Active');
     }
     opts.onProgress?.({ phase: 'apply', message: `deployment ${name}` });
-    const applied = await this.upsert(apis, `deployment ${name}`, desiredDeployment(post, build), exists, this.deploymentOps(apis, name));
+    const desired = desiredDeployment(post, build);
+    // A forced redeploy of an unchanged spec must still replace the pods: a changed template annotation rolls them, as `kubectl rollout restart` does.
+    if (action.force) desired.spec!.template.metadata = { ...desired.spec!.template.metadata, annotations: { [RESTARTED_AT]: new Date().toISOString() } };
+    const applied = await this.upsert(apis, `deployment ${name}`, desired, exists, this.deploymentOps(apis, name));
     const svc = desiredService(post, build);
     if (svc) await this.upsertService(apis, svc);
     else if (prior?.kind === 'http-service') await this.deleteQuietly(apis, `service ${name}`, () => apis.core.deleteNamespacedService({ name, namespace: this.ns }));
