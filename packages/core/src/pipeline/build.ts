@@ -33,6 +33,8 @@ export interface BuildOptions {
   strict?: boolean;
   /** Rebuild a version that was already built. */
   force?: boolean;
+  /** The repository as Sous names it, when the clone's remote URL says otherwise (a mirror, a local clone). */
+  repo?: string;
   backend: StateBackend;
   user: User;
   observer?: BuildObserver;
@@ -117,8 +119,8 @@ export async function build(sous: Sous, opts: BuildOptions): Promise<BuildResult
   let disposeCheckout: (() => Promise<void>) | undefined;
   try {
     begin('source');
-    const base = await readSourceContext({ dir: opts.dir, tag: opts.tag, dev: opts.dev });
-    ctx = await sous.hooks.sourceContext.promise(base, { dir: opts.dir, tag: opts.tag, dev: opts.dev });
+    const base = await readSourceContext({ dir: opts.dir, tag: opts.tag, dev: opts.dev, repo: opts.repo });
+    ctx = await sous.hooks.sourceContext.promise(base, { dir: opts.dir, tag: opts.tag, dev: opts.dev, repo: opts.repo });
     let version = ctx.version;
     if (!version) {
       if (!opts.dev) {
