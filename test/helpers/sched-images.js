@@ -1,29 +1,28 @@
 /**
- * Small application images for the scheduler tests, built on the shared
- * engine from the local static busybox base and pushed to the local registry
- * (referenced by digest, as deploys are). Each answers on $PORT0:
+ * Small application images for the scheduler tests and benchmarks, built on
+ * the shared engine from the local static busybox base and pushed to the
+ * local registry (referenced by digest, as deploys are). Each answers on $PORT0:
  *   v1, v2, v3  busybox httpd serving /health (200) and / (its version)
  *   crash       prints a line to stderr and exits 3 at once
  *   sick        answers every request, /health included, with 500
  *   slow        like v1, but listens only 4 s after starting
+ * Plain JavaScript, so the benchmarks can use it too.
  */
-import * as path from 'node:path';
-import { execFileSync } from 'node:child_process';
-import { DOCKER_CLI } from './test-engine';
+'use strict';
+const path = require('node:path');
+const { execFileSync } = require('node:child_process');
+const { DOCKER_CLI } = require('./test-engine');
 
-export interface AppImage {
-  /** registry/name, as an artifact record's Image. */
-  image: string;
-  digest: string;
-  /** image@digest */
-  ref: string;
-}
-
-export type AppName = 'v1' | 'v2' | 'v3' | 'crash' | 'sick' | 'slow';
+/**
+ * @typedef {object} AppImage
+ * @property {string} image registry/name, as an artifact record's Image
+ * @property {string} digest
+ * @property {string} ref image@digest
+ */
 
 const BASE = 'sous-local/busybox:latest';
 
-function httpd(version: string, delay = 0): string {
+function httpd(version, delay = 0) {
   return [
     `FROM ${BASE}`,
     `RUN mkdir -p /www && echo ok > /www/health && echo 'app ${version}' > /www/index.html`,
@@ -32,7 +31,7 @@ function httpd(version: string, delay = 0): string {
   ].join('\n');
 }
 
-const RECIPES: Record<AppName, string> = {
+const RECIPES = {
   v1: httpd('1.0.0'),
   v2: httpd('2.0.0'),
   v3: httpd('3.0.0'),
@@ -41,28 +40,32 @@ const RECIPES: Record<AppName, string> = {
   sick: [
     `FROM ${BASE}`,
     'LABEL dev.sous.test-app=sick',
+    // JSON needs \\r\\n here so that the shell's printf sees \r\n.
     `CMD ["sh", "-c", "while true; do printf 'HTTP/1.0 500 Internal Server Error\\\\r\\\\nContent-Length: 5\\\\r\\\\n\\\\r\\\\nsick\\\\n' | nc -l -p $PORT0 >/dev/null; done"]`,
   ].join('\n'),
 };
 
-function docker(args: string[], input?: string): string {
+function docker(args, input) {
   const host = process.env.SOUS_TEST_DOCKER_HOST ?? process.env.DOCKER_HOST ?? 'unix:///run/sous-engine/docker.sock';
   return execFileSync(DOCKER_CLI, ['-H', host, ...args], { encoding: 'utf8', input: input ?? '', stdio: ['pipe', 'pipe', 'pipe'], maxBuffer: 16 << 20 }).trim();
 }
 
 let baseReady = false;
-function ensureBase(): void {
+function ensureBase() {
   if (baseReady) return;
-  // eslint-disable-next-line @typescript-eslint/no-require-imports
-  const base = require(path.resolve(__dirname, '../../scripts/base-images.js')) as { ensure(names: string[], opts?: { log?: (m: string) => void }): unknown };
-  base.ensure(['busybox'], { log: () => undefined });
+  require(path.resolve(__dirname, '../../scripts/base-images.js')).ensure(['busybox'], { log: () => undefined });
   baseReady = true;
 }
 
-const cache = new Map<string, AppImage>();
+const cache = new Map();
 
-/** Builds (cached by the engine) and pushes one app image; `repo` names its repository in the registry. */
-export function appImage(name: AppName, repo = 'sous-test/sched-app'): AppImage {
+/**
+ * Builds (cached by the engine) and pushes one app image.
+ * @param {'v1'|'v2'|'v3'|'crash'|'sick'|'slow'} name
+ * @param {string} [repo] its repository in the registry
+ * @returns {AppImage}
+ */
+function appImage(name, repo = 'sous-test/sched-app') {
   const registry = process.env.SOUS_TEST_REGISTRY ?? '127.0.0.1:5000';
   const image = `${registry}/${repo}`;
   const key = `${image}:${name}`;
@@ -77,3 +80,5 @@ export function appImage(name: AppName, repo = 'sous-test/sched-app'): AppImage 
   cache.set(key, img);
   return img;
 }
+
+module.exports = { appImage };

@@ -1,35 +1,32 @@
 /**
- * A private Docker engine for one test file: its own dockerd, data root,
- * socket and Linux bridge (with the engine's iptables handling off, so it
- * never touches the shared engine's rules; published ports go through
- * docker-proxy). Tests that restart an engine or turn on swarm mode use one,
- * so the shared engine that others use is never disturbed.
+ * A private Docker engine for one test file or benchmark: its own dockerd,
+ * data root, socket and Linux bridge (with the engine's iptables handling
+ * off, so it never touches the shared engine's rules; published ports go
+ * through docker-proxy). Tests that restart an engine or turn on swarm mode
+ * use one, so the shared engine that others use is never disturbed.
+ * Plain JavaScript, so the benchmarks can use it too.
  */
-import * as fs from 'node:fs';
-import * as http from 'node:http';
-import * as path from 'node:path';
-import { execFileSync, spawn } from 'node:child_process';
+'use strict';
+const fs = require('node:fs');
+const http = require('node:http');
+const path = require('node:path');
+const { execFileSync, spawn } = require('node:child_process');
 
-export const DOCKER_CLI = fs.existsSync('/usr/bin/docker') ? '/usr/bin/docker' : 'docker';
+const DOCKER_CLI = fs.existsSync('/usr/bin/docker') ? '/usr/bin/docker' : 'docker';
 
-export interface TestEngine {
-  readonly name: string;
-  /** unix:///run/sous-test-<name>/docker.sock */
-  readonly address: string;
-  readonly socket: string;
-  /** Runs the docker CLI against this engine; returns stdout. */
-  docker(args: string[], opts?: { input?: string; allowFail?: boolean }): string;
-  /** Stops dockerd (its containers stop with it) and waits until it is gone. */
-  stop(): Promise<void>;
-  /** Starts dockerd again on the same data. */
-  start(): Promise<void>;
-  /** `docker swarm init` on 127.0.0.1 with this engine's own ports and gateway bridge. */
-  swarmInit(): void;
-  /** Stops dockerd and removes its data, bridges and directories. */
-  destroy(): Promise<void>;
-}
+/**
+ * @typedef {object} TestEngine
+ * @property {string} name
+ * @property {string} address unix:///run/sous-test-<name>/docker.sock
+ * @property {string} socket
+ * @property {(args: string[], opts?: { input?: string, allowFail?: boolean }) => string} docker runs the docker CLI against this engine; returns stdout
+ * @property {() => Promise<void>} stop stops dockerd (its containers stop with it) and waits until it is gone
+ * @property {() => Promise<void>} start starts dockerd again on the same data
+ * @property {() => void} swarmInit `docker swarm init` on 127.0.0.1 with this engine's own ports and gateway bridge
+ * @property {() => Promise<void>} destroy stops dockerd and removes its data, bridges and directories
+ */
 
-function ping(socket: string): Promise<boolean> {
+function ping(socket) {
   return new Promise((resolve) => {
     const req = http.request({ socketPath: socket, path: '/_ping', timeout: 1000 }, (res) => {
       res.resume();
@@ -44,13 +41,13 @@ function ping(socket: string): Promise<boolean> {
   });
 }
 
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 
-function ip(...args: string[]): void {
+function ip(...args) {
   execFileSync('ip', args, { stdio: 'ignore' });
 }
 
-function bridgeUp(name: string, cidr: string): void {
+function bridgeUp(name, cidr) {
   try {
     ip('link', 'del', name);
   } catch {
@@ -62,7 +59,7 @@ function bridgeUp(name: string, cidr: string): void {
 }
 
 /** dockerd leaves its data root (and anything left under it) mounted: unmount before removing. */
-function unmountUnder(dir: string): void {
+function unmountUnder(dir) {
   const mounts = fs
     .readFileSync('/proc/mounts', 'utf8')
     .split('\n')
@@ -78,7 +75,7 @@ function unmountUnder(dir: string): void {
   }
 }
 
-function pidAlive(pid: number): boolean {
+function pidAlive(pid) {
   try {
     process.kill(pid, 0);
     return true;
@@ -91,8 +88,11 @@ function pidAlive(pid: number): boolean {
  * Starts a private engine. `index` (1..50) picks its subnets (10.231.<index>.0/24
  * for the bridge, 10.232.<index>.0/24 for swarm's gateway bridge) and swarm ports,
  * so test files running at once never share them.
+ * @param {string} name 1-8 lowercase letters or digits
+ * @param {number} index
+ * @returns {Promise<TestEngine>}
  */
-export async function startTestEngine(name: string, index: number): Promise<TestEngine> {
+async function startTestEngine(name, index) {
   if (!/^[a-z0-9]{1,8}$/.test(name)) throw new Error(`test engine name ${name} must be 1-8 lowercase letters or digits`);
   const run = `/run/sous-test-${name}`;
   const root = `/var/lib/sous-test-engines/${name}`;
@@ -100,7 +100,7 @@ export async function startTestEngine(name: string, index: number): Promise<Test
   const bridge = `sous-${name}`;
   const gwBridge = `sous-${name}-gw`.slice(0, 15);
   const pidfile = path.join(run, 'dockerd.pid');
-  let pid: number | undefined;
+  let pid;
 
   const cleanupStale = async () => {
     if (fs.existsSync(pidfile)) {
@@ -144,7 +144,7 @@ export async function startTestEngine(name: string, index: number): Promise<Test
     pid = undefined;
   };
 
-  const docker = (args: string[], opts: { input?: string; allowFail?: boolean } = {}) => {
+  const docker = (args, opts = {}) => {
     try {
       return execFileSync(DOCKER_CLI, ['-H', `unix://${socket}`, ...args], { encoding: 'utf8', input: opts.input ?? '', stdio: ['pipe', 'pipe', 'pipe'] }).trim();
     } catch (e) {
@@ -185,3 +185,5 @@ export async function startTestEngine(name: string, index: number): Promise<Test
     },
   };
 }
+
+module.exports = { startTestEngine, DOCKER_CLI };

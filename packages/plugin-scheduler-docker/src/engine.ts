@@ -1,6 +1,6 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import Dockerode from 'dockerode';
+import type Dockerode from 'dockerode';
 import { failure, isSousError, usageError, type SousError } from '@sous/core';
 
 /** Where a cluster's engine is, and the per-cluster settings its BaseURL may carry as query parameters. */
@@ -126,7 +126,10 @@ export class Engine {
   private infoCache?: { at: number; offsetMs: number; info: Record<string, unknown> };
 
   constructor(readonly target: EngineTarget) {
-    this.docker = new Dockerode({ ...target.options, timeout: 120_000 });
+    // dockerode is loaded on first use: every command makes a Sous with this plugin, few talk to an engine.
+    // eslint-disable-next-line @typescript-eslint/no-require-imports
+    const Client = require('dockerode') as typeof Dockerode;
+    this.docker = new Client({ ...target.options, timeout: 120_000 });
   }
 
   get address(): string {
