@@ -1,24 +1,22 @@
-import * as fs from 'node:fs';
-import * as path from 'node:path';
 import type Dockerode from 'dockerode';
 import { failure, isSousError, usageError, type SousError } from '@sous/core';
+import { connectEngine } from '@sous/plugin-docker';
 
 /** Where a cluster's engine is, and the per-cluster settings its BaseURL may carry as query parameters. */
 export interface EngineTarget {
-  /** The address as written, without query parameters (unix:///path or tcp://host:port). */
+  /** The address as written, without query parameters (unix:///path, tcp://host:port, http(s)://host:port). */
   address: string;
   /** The host name of a tcp engine; undefined for a local socket. */
   remoteHost?: string;
   /** Query parameters of the BaseURL (`?bind=0.0.0.0&taskHost=...`). */
   params: Record<string, string>;
-  options: Dockerode.DockerOptions;
 }
 
 const DEFAULT_SOCKET = '/var/run/docker.sock';
 
 /**
  * Reads a cluster's BaseURL: unix:///path/docker.sock, tcp://host:port,
- * http(s)://host:port, each optionally with `?bind=ADDR&taskHost=HOST`.
+ * http(s)://host:port, each optionally with `?bind=ADDR&taskHost=HOST&probeHost=HOST`.
  * An empty BaseURL means DOCKER_HOST, else the local socket.
  */
 export function parseEngineURL(baseURL: string | undefined, cluster: string, env: NodeJS.ProcessEnv = process.env): EngineTarget {
@@ -31,8 +29,8 @@ export function parseEngineURL(baseURL: string | undefined, cluster: string, env
       field: `Clusters.${cluster}.BaseURL`,
       hints: ['Use unix:///run/docker.sock or tcp://HOST:2375 (optionally ?bind=0.0.0.0&taskHost=HOST)'],
     });
-  if (address.startsWith('unix://')) return { address, params, options: { socketPath: address.slice('unix://'.length) || DEFAULT_SOCKET } };
-  if (address.startsWith('/')) return { address: `unix://${address}`, params, options: { socketPath: address } };
+  if (address.startsWith('unix://')) return { address: address === 'unix://' ? `unix://${DEFAULT_SOCKET}` : address, params };
+  if (address.startsWith('/')) return { address: `unix://${address}`, params };
   let url: URL;
   try {
     url = new URL(address);
@@ -40,14 +38,7 @@ export function parseEngineURL(baseURL: string | undefined, cluster: string, env
     throw bad();
   }
   if (!['tcp:', 'http:', 'https:'].includes(url.protocol) || !url.hostname) throw bad();
-  const tls = url.protocol === 'https:' || (url.protocol === 'tcp:' && (env.DOCKER_TLS_VERIFY === '1' || url.port === '2376'));
-  const options: Dockerode.DockerOptions = { host: url.hostname.replace(/^\[|\]$/g, ''), port: url.port || (tls ? 2376 : 2375), protocol: tls ? 'https' : 'http' };
-  if (tls && env.DOCKER_CERT_PATH) {
-    options.ca = fs.readFileSync(path.join(env.DOCKER_CERT_PATH, 'ca.pem'));
-    options.cert = fs.readFileSync(path.join(env.DOCKER_CERT_PATH, 'cert.pem'));
-    options.key = fs.readFileSync(path.join(env.DOCKER_CERT_PATH, 'key.pem'));
-  }
-  return { address, remoteHost: options.host, params, options };
+  return { address, remoteHost: url.hostname.replace(/^\[|\]$/g, ''), params };
 }
 
 const UNREACHABLE = new Set(['ECONNREFUSED', 'ENOENT', 'EACCES', 'ETIMEDOUT', 'EHOSTUNREACH', 'ENETUNREACH', 'ECONNRESET', 'EAI_AGAIN', 'ENOTFOUND', 'EPIPE', 'ECONNABORTED', 'UND_ERR_SOCKET']);
@@ -126,10 +117,8 @@ export class Engine {
   private infoCache?: { at: number; offsetMs: number; info: Record<string, unknown> };
 
   constructor(readonly target: EngineTarget) {
-    // dockerode is loaded on first use: every command makes a Sous with this plugin, few talk to an engine.
-    // eslint-disable-next-line @typescript-eslint/no-require-imports
-    const Client = require('dockerode') as typeof Dockerode;
-    this.docker = new Client({ ...target.options, timeout: 120_000 });
+    // One client per address, shared with the image builder (TLS from DOCKER_CERT_PATH as it reads it).
+    this.docker = connectEngine(target.address);
   }
 
   get address(): string {
