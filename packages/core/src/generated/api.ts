@@ -96,6 +96,10 @@ export interface DeploySpec {
    * The image manifest digest the version was verified as; deploys pin it.
    */
   Digest?: string;
+  /**
+   * The image repository the digest belongs to (registry/name, no tag or digest), from the artifact index; a cluster with its own Registry runs the same repository path from there.
+   */
+  Image?: string;
   SingularityRequestID?: string;
   /**
    * A semver range: new versions matching it deploy themselves once ready.
