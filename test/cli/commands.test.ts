@@ -247,7 +247,7 @@ describe('errors', () => {
     fs.writeFileSync(path.join(env.state, '.git', 'HEAD'), 'ref: refs/heads/gone\n');
     const r = sousSync(env, ['query', 'gdm', '--json']);
     expect(r.code).toBe(1);
-    expect(r.json.error.code).toBe('GIT_FAILED');
+    expect(r.json.error.code).toBe('STATE_BRANCH_MISSING');
     expect(r.json.error.exit).toBe(1);
     expect(r.json.error.hints.length).toBeGreaterThan(0);
   });

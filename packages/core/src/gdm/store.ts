@@ -100,6 +100,14 @@ export class GdmStore {
   private async ensureFirstCommit(): Promise<void> {
     const head = await git(this.dir, ['rev-parse', '--verify', '-q', this.branch], { reject: false });
     if (head.exitCode === 0) return;
+    // Only a repository without any branch is new. HEAD naming a branch that does not exist while others
+    // do is a damaged or misconfigured state: starting an empty one there would hide the real state.
+    const branches = (await git(this.dir, ['for-each-ref', '--format=%(refname)', 'refs/heads'])).stdout.split('\n').filter(Boolean);
+    if (branches.length > 0) {
+      throw failure('STATE_BRANCH_MISSING', `the state repository ${this.dir} is on ${this.branch.replace(/^refs\/heads\//, '')}, which has no commits, but has other branches (${branches.map((b) => b.replace(/^refs\/heads\//, '')).join(', ')})`, {
+        hints: [`Switch it to the branch that holds the state: git -C ${this.dir} checkout ${branches[0].replace(/^refs\/heads\//, '')}`],
+      });
+    }
     await this.withLock(async () => {
       if ((await git(this.dir, ['rev-parse', '--verify', '-q', this.branch], { reject: false })).exitCode === 0) return;
       const remoteHead = this.remote ? await this.fetch() : undefined;
