@@ -108,7 +108,7 @@ function timed(cmd, argv, env) {
       for (const s of steps) s();
       process.stderr.write(`round ${round + 1}/${ROUNDS}: sous ${runs.sous.slice(-2).map((x) => x.toFixed(0)).join(', ')} ms; docker ${runs.docker.slice(-2).map((x) => x.toFixed(0)).join(', ')} ms\n`);
     }
-    const monitor = Number(engine.docker(['service', 'inspect', service, '--format', '{{.Spec.UpdateConfig.Monitor}}'])) / 1e9;
+    const monitor = Number(engine.docker(['service', 'inspect', service, '--format', '{{json .Spec.UpdateConfig.Monitor}}'])) / 1e9;
     const order = engine.docker(['service', 'inspect', service, '--format', '{{.Spec.UpdateConfig.Order}}']);
     const s = median(runs.sous);
     const d = median(runs.docker);
