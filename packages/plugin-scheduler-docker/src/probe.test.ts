@@ -32,6 +32,7 @@ describe('readiness settings', () => {
       uriTimeoutMs: 4000,
       failureStatuses: [503],
       retries: 5,
+      skip: false,
     });
     expect(readinessFor('http-service', { SkipCheck: true }, 1).http).toBe(false);
     expect(readinessFor('worker', {}, 1).http).toBe(false);
@@ -80,6 +81,13 @@ describe('waitReady', () => {
     expect(calls).toBeGreaterThanOrEqual(3);
     const pending = await waitReady({ readiness: readinessFor('http-service', {}, 1), settleMs: 0, deadline: Date.now() + 300, look: async () => ({ state: 'starting', reason: 'pulling' }) });
     expect(pending).toEqual({ status: 'pending', message: expect.stringMatching(/^not ready yet after \d+ s: pulling$/) });
+  });
+
+  it('counts a running instance ready at once with SkipCheck', async () => {
+    let looks = 0;
+    const r = await waitReady({ readiness: readinessFor('http-service', { SkipCheck: true }, 1), settleMs: 60_000, deadline: far(), look: async () => (++looks, { state: 'running', host: '127.0.0.1', port: 1 }) });
+    expect(r).toEqual({ status: 'ready', message: 'running (readiness check skipped)' });
+    expect(looks).toBe(1);
   });
 
   it('counts a worker ready once it kept running through the settle period', async () => {

@@ -6,6 +6,8 @@ import type { Startup } from '@sous/core';
 export interface Readiness {
   /** false: running (through a settle period) is enough. */
   http: boolean;
+  /** SkipCheck: running at all is enough, without a settle period. */
+  skip: boolean;
   protocol: 'http' | 'https';
   path: string;
   portIndex: number;
@@ -33,6 +35,7 @@ export function readinessFor(kind: string, startup: Startup | undefined, ports: 
   const path = st.CheckReadyURIPath || '/health';
   return {
     http: kind === 'http-service' && !st.SkipCheck && ports > 0,
+    skip: Boolean(st.SkipCheck),
     protocol: (st.CheckReadyProtocol ?? 'HTTP').toLowerCase() === 'https' ? 'https' : 'http',
     path: path.startsWith('/') ? path : `/${path}`,
     portIndex: Math.min(st.CheckReadyPortIndex ?? 0, Math.max(0, ports - 1)),
@@ -113,7 +116,8 @@ export const sleep = (ms: number, signal?: AbortSignal) =>
  * while it refuses connections), each probe bounded by CheckReadyURITimeout;
  * a status in CheckReadyFailureStatuses, CheckReadyRetries probes without
  * success, or Timeout seconds without success fail it. Without an HTTP check,
- * running through the settle period is ready. An instance that exits fails.
+ * running through the settle period is ready; with SkipCheck, running is.
+ * An instance that exits fails.
  */
 export async function waitReady(o: WaitOptions): Promise<WaitResult> {
   const r = o.readiness;
@@ -144,6 +148,7 @@ export async function waitReady(o: WaitOptions): Promise<WaitResult> {
     } else {
       runningSince ??= Date.now();
       if (!r.http || view.port === undefined) {
+        if (r.skip) return { status: 'ready', message: 'running (readiness check skipped)' };
         if (Date.now() - runningSince >= o.settleMs) return { status: 'ready', message: `running for ${Math.round((Date.now() - runningSince) / 100) / 10} s` };
         last = 'running, settling';
       } else if (Date.now() >= probeFrom) {
