@@ -3,10 +3,13 @@ import Fastify, { type FastifyInstance } from 'fastify';
 import { Gdm, Rectifier, statusDirFor, type Logger, type ResolvedConfig, type Sous } from '@sous/core';
 import { TokenStore } from './auth';
 import { Autoresolver } from './autoresolver';
+import { TagBuilds, type TagBuildsOptions } from './builds';
 import { auditLog, mutex, StateCache, type ServerContext } from './context';
 import { sendError, toError } from './http';
 import { ServerMetrics } from './metrics';
+import { buildRoutes } from './routes/builds';
 import { deployRoutes } from './routes/deploy';
+import { hookRoutes } from './routes/hooks';
 import { infoRoutes } from './routes/info';
 import { stateRoutes } from './routes/state';
 
@@ -27,6 +30,8 @@ export interface ServerOptions {
   version: string;
   /** How long reads trust the cached GDM revision (default 1 s; pulls from a remote happen at most this often). */
   cacheTtlMs?: number;
+  /** Tag builds: overrides of the config's tagBuilds and webhookSecret. */
+  builds?: Partial<TagBuildsOptions>;
 }
 
 export interface SousServer {
@@ -62,6 +67,8 @@ export async function createServer(opts: ServerOptions): Promise<SousServer> {
     runExclusive: exclusive,
     closing: false,
   };
+  const tb = opts.config.tagBuilds;
+  ctx.builds = new TagBuilds(ctx, { pollMs: tb.pollSeconds * 1000, concurrency: tb.concurrency, keepJobs: tb.keepJobs, webhookSecret: opts.config.webhookSecret, ...definedOnly(opts.builds ?? {}) }, sousDir(opts.config.stateLocation));
   if (opts.autoresolver) {
     ctx.autoresolver = new Autoresolver(rectifier, ctx.clusters, metrics, opts.logger, opts.resyncMs ?? opts.config.rectify.resyncSeconds * 1000, exclusive);
   }
@@ -86,6 +93,8 @@ export async function createServer(opts: ServerOptions): Promise<SousServer> {
   stateRoutes(app, ctx);
   deployRoutes(app, ctx);
   infoRoutes(app, ctx);
+  buildRoutes(app, ctx);
+  hookRoutes(app, ctx);
 
   if (opts.url && ctx.clusters) {
     // Say where this server's clusters are rectified, for the CLI and the other servers.
@@ -97,14 +106,20 @@ export async function createServer(opts: ServerOptions): Promise<SousServer> {
     }
   }
   ctx.autoresolver?.start();
+  await ctx.builds.start();
 
   return {
     app,
     ctx,
     async close() {
       ctx.closing = true;
+      await ctx.builds?.stop();
       await ctx.autoresolver?.stop();
       await app.close();
     },
   };
+}
+
+function definedOnly<T extends object>(o: T): Partial<T> {
+  return Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined)) as Partial<T>;
 }

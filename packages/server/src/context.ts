@@ -2,6 +2,7 @@ import * as fsp from 'node:fs/promises';
 import * as path from 'node:path';
 import type { Gdm, Logger, Rectifier, ResolvedConfig, Sous, State } from '@sous/core';
 import type { Autoresolver } from './autoresolver';
+import type { TagBuilds } from './builds';
 import type { TokenStore, Principal } from './auth';
 import type { ServerMetrics } from './metrics';
 
@@ -15,6 +16,8 @@ export interface ServerContext {
   logger: Logger;
   rectifier: Rectifier;
   autoresolver?: Autoresolver;
+  /** Pushed semver tags and their build jobs. */
+  builds?: TagBuilds;
   /** Runs rectifications one at a time in this server (API requests and the autoresolver alike). */
   runExclusive<T>(fn: () => Promise<T>): Promise<T>;
   /** Set once SIGTERM arrived: new deploy requests are refused. */

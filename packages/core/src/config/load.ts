@@ -314,6 +314,10 @@ export async function loadConfig(opts: LoadConfigOptions = {}): Promise<Resolved
     notifiers: merged.notifiers ?? [],
     logLevel: merged.logLevel ?? 'info',
     rectify: { concurrency: 10, retries: 3, holdAfterFailures: 3, resyncSeconds: 60, ...(merged.rectify ?? {}) },
+    repositories: merged.repositories ?? {},
+    // The same variable signs outgoing webhook deliveries; the config key lets the two secrets differ.
+    webhookSecret: merged.webhookSecret ?? (env.SOUS_WEBHOOK_SECRET || undefined),
+    tagBuilds: { pollSeconds: 0, concurrency: 1, keepJobs: 500, ...(merged.tagBuilds ?? {}) },
     plugins: merged.plugins ?? [],
     files,
     origins: { stateLocation: 'default', logLevel: 'default', ...origins },

@@ -37,6 +37,11 @@ export interface ResolvedConfig {
   readonly notifiers: readonly Record<string, unknown>[];
   readonly logLevel: NonNullable<SousConfig['logLevel']>;
   readonly rectify: Readonly<Required<NonNullable<SousConfig['rectify']>>>;
+  /** Where the server fetches each repository from for tag builds (repo → clone URL settings). */
+  readonly repositories: Readonly<NonNullable<SousConfig['repositories']>>;
+  /** The secret push webhooks to the server are signed with (config webhookSecret, else SOUS_WEBHOOK_SECRET). */
+  readonly webhookSecret?: string;
+  readonly tagBuilds: Readonly<Required<NonNullable<SousConfig['tagBuilds']>>>;
   readonly plugins: readonly SousPlugin[];
   /** The files the configuration was read from. */
   readonly files: { readonly repo?: string; readonly user?: string };

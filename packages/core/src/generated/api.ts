@@ -215,6 +215,10 @@ export interface Cluster {
    * Let the rectifier delete deployments that are no longer intended.
    */
   AllowPrune?: boolean;
+  /**
+   * Let manifests' AutoDeploy ranges deploy newly built versions here by themselves. Off by default, so a production cluster never takes a version nobody asked for unless its definition says so.
+   */
+  AllowAutoDeploy?: boolean;
 }
 /**
  * This interface was referenced by `Defs`'s JSON-Schema

@@ -69,6 +69,17 @@ export interface SousConfig {
    */
   notifiers?: NotifierConfig[];
   logLevel?: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
+  /**
+   * Per repository, as manifests name it (github.com/acme/shop): where the Sous server fetches it from for tag builds. Unlisted repositories are fetched from https://<repo>.git.
+   */
+  repositories?: {
+    [k: string]: RepositoryConfig;
+  };
+  /**
+   * The secret GitHub-style push webhooks to the Sous server are signed with (X-Hub-Signature-256). SOUS_WEBHOOK_SECRET when unset.
+   */
+  webhookSecret?: string;
+  tagBuilds?: TagBuildsConfig;
   rectify?: {
     concurrency?: number;
     retries?: number;
@@ -149,4 +160,34 @@ export interface NotifierConfig {
     maxDelayMs?: number;
   };
   [k: string]: unknown;
+}
+/**
+ * This interface was referenced by `SousConfig`'s JSON-Schema
+ * via the `definition` "RepositoryConfig".
+ */
+export interface RepositoryConfig {
+  /**
+   * The clone URL: https://, git://, ssh://, file:// or user@host:path.
+   */
+  url: string;
+}
+/**
+ * How the Sous server builds pushed semver tags.
+ *
+ * This interface was referenced by `SousConfig`'s JSON-Schema
+ * via the `definition` "TagBuildsConfig".
+ */
+export interface TagBuildsConfig {
+  /**
+   * Ask every registered repository for its tags (git ls-remote) this often; 0 (the default) polls never, for servers that get webhooks.
+   */
+  pollSeconds?: number;
+  /**
+   * Builds run at once (default 1).
+   */
+  concurrency?: number;
+  /**
+   * Finished build jobs (and their logs) kept (default 500).
+   */
+  keepJobs?: number;
 }

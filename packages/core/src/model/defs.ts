@@ -50,6 +50,7 @@ export function canonicalCluster(c: Cluster): Cluster {
   if (c.RequireSignature) out.RequireSignature = c.RequireSignature;
   if (c.TrustedKeys && c.TrustedKeys.length) out.TrustedKeys = [...c.TrustedKeys];
   if (c.AllowPrune) out.AllowPrune = c.AllowPrune;
+  if (c.AllowAutoDeploy) out.AllowAutoDeploy = c.AllowAutoDeploy;
   return out;
 }
 

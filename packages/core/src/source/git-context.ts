@@ -21,6 +21,17 @@ export async function resolveTag(root: string, tag: string): Promise<{ name: str
 }
 
 /**
+ * Who made the tag: the tagger of an annotated tag, undefined for a
+ * lightweight one (whose only author is its commit's).
+ */
+export async function tagAuthor(root: string, tag: string): Promise<{ name: string; email: string } | undefined> {
+  const info = await out(root, ['for-each-ref', '--format=%(objecttype)%1f%(taggername)%1f%(taggeremail)', `refs/tags/${tag}`]);
+  const [type, name, email] = (info ?? '').split('\x1f');
+  if (type !== 'tag' || !name) return undefined;
+  return { name, email: (email ?? '').replace(/^<|>$/g, '') };
+}
+
+/**
  * Reads the git facts about `req.dir`: repo (normalised origin URL), offset,
  * revision, version, and the original's advisories.
  */
@@ -94,6 +105,8 @@ export async function readSourceContext(req: SourceRequest): Promise<SourceConte
 
   const info = (await out(root, ['show', '-s', '--format=%cI%x1f%an%x1f%ae', revision])) ?? '';
   const [commitTime, name, email] = info.split('\x1f');
+  // The person to tell about a tag build is whoever made the tag, when the tag says so.
+  const tagger = tag ? await tagAuthor(root, tag) : undefined;
   if (!/^[0-9a-f]{40}$/.test(revision)) throw failure('BOGUS_REVISION', `git gave a revision that is not a commit id: ${revision}`);
   return {
     repo,
@@ -105,7 +118,7 @@ export async function readSourceContext(req: SourceRequest): Promise<SourceConte
     tag,
     tagsOnRevision,
     commitTime,
-    author: name ? { name, email } : undefined,
+    author: tagger ?? (name ? { name, email } : undefined),
     dirty,
     pushed,
     remoteURL,
