@@ -198,6 +198,8 @@ export interface DeployState {
   schedulerURL?: string;
   /** Anything the scheduler needs to find the deployment again (service id, container ids). */
   ref?: Record<string, unknown>;
+  /** Where the running instances answer (http://host:port/), when the scheduler knows. */
+  endpoints?: string[];
 }
 
 export type ActionKind = 'create' | 'update' | 'scale' | 'delete' | 'report-removed';
