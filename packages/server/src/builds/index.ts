@@ -162,7 +162,7 @@ export class TagBuilds {
     checkHubSignature(d.raw, d.signature, secret);
     if (!d.id || !/^[A-Za-z0-9._-]{1,128}$/.test(d.id)) throw new WebhookRefusal(400, 'WEBHOOK_MALFORMED', 'the delivery has no usable X-GitHub-Delivery id');
     const ev = parseEvent(d.event, decodeBody(d.raw, d.contentType));
-    this.deliveries.take(d.id, d.raw);
+    this.deliveries.take(d.id);
     if (ev.kind === 'ping') return { status: 200, body: { pong: true } };
     if (ev.kind === 'ignored') return { status: 202, body: { ignored: ev.reason } };
     const repo = await this.repoOf(ev.repoNames);

@@ -63,9 +63,12 @@ export class JobRunner {
       // An earlier attempt of this very job that recorded the artifact before it stopped still built it.
       const ours = r.status === 'built' || (job.pushed?.digest === r.digest && r.revision === job.commit);
       if (!ours) return this.finish(job, 'skipped', { reason: `${job.source} ${job.version} was already built` });
+      // The job ends when its deploys are asked for too: a finished job says everything it did.
+      job.autoDeploy = await autoDeploy(this.ctx, job, log).catch((e) => {
+        log(`auto-deploy failed: ${(e as Error).message}`);
+        return [];
+      });
       this.finish(job, 'built');
-      job.autoDeploy = await autoDeploy(this.ctx, job, log);
-      if (job.autoDeploy.length) this.store.save(job);
     } catch (e) {
       const se = toSousError(e, 'BUILD_FAILED');
       log(`failed: ${se.message} [${se.code}]`);

@@ -108,15 +108,16 @@ export function parseEvent(event: string | undefined, body: unknown): HookEvent 
 }
 
 interface Seen {
-  entries: { id: string; body: string; at: string }[];
+  entries: { id: string; at: string }[];
 }
 
 const KEEP = 10_000;
 
 /**
- * The deliveries already taken (`deliveries.json`): by X-GitHub-Delivery id
- * and by the digest of the signed body, because the id is not signed and a
- * captured body re-sent under a new id is the same replay.
+ * The deliveries already taken (`deliveries.json`), by X-GitHub-Delivery id.
+ * The id is not signed, so a captured body re-sent under a new id passes
+ * here; what keeps that harmless is the check against the remote (the tag
+ * must still name what the body says) and one job per tag and commit.
  */
 export class DeliveryLog {
   private seen?: Seen;
@@ -129,14 +130,13 @@ export class DeliveryLog {
   }
 
   /** Records the delivery; throws WEBHOOK_REPLAYED when it was taken before. */
-  take(id: string, raw: Buffer): void {
+  take(id: string): void {
     const s = this.load();
-    const body = crypto.createHash('sha256').update(raw).digest('hex');
-    const before = s.entries.find((e) => e.id === id || e.body === body);
+    const before = s.entries.find((e) => e.id === id);
     if (before) {
-      throw new WebhookRefusal(409, 'WEBHOOK_REPLAYED', `this delivery was taken at ${before.at}${before.id === id ? ` (delivery ${id})` : ' under another delivery id'}`, ['Each delivery is acted on once; push the tag again to build it']);
+      throw new WebhookRefusal(409, 'WEBHOOK_REPLAYED', `delivery ${id} was taken at ${before.at}`, ['Each delivery is acted on once; push the tag again to build it']);
     }
-    s.entries.push({ id, body, at: new Date().toISOString() });
+    s.entries.push({ id, at: new Date().toISOString() });
     if (s.entries.length > KEEP) s.entries.splice(0, s.entries.length - KEEP);
     writeAtomic(this.file, JSON.stringify(s) + '\n');
   }
