@@ -4,7 +4,8 @@
  * off, so it never touches the shared engine's rules; published ports go
  * through docker-proxy). Tests that restart an engine or turn on swarm mode
  * use one, so the shared engine that others use is never disturbed.
- * Plain JavaScript, so the benchmarks can use it too.
+ * Plain JavaScript, so the benchmarks can use it too. With
+ * SOUS_TEST_ENGINE_LOGS=DIR, each engine's log is kept there as dockerd-<name>.log.
  */
 'use strict';
 const fs = require('node:fs');
@@ -171,6 +172,7 @@ async function startTestEngine(name, index) {
     async destroy() {
       docker(['swarm', 'leave', '--force'], { allowFail: true });
       await stop();
+      if (process.env.SOUS_TEST_ENGINE_LOGS) fs.copyFileSync(path.join(root, 'dockerd.log'), path.join(process.env.SOUS_TEST_ENGINE_LOGS, `dockerd-${name}.log`));
       unmountUnder(run);
       unmountUnder(root);
       fs.rmSync(run, { recursive: true, force: true });

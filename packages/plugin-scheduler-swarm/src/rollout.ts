@@ -86,9 +86,19 @@ export class SwarmRollout {
     for (;;) {
       if (this.opts.signal?.aborted) return { status: 'Pending', message: 'stopped waiting' };
       if (Date.now() >= this.deadline) return { status: 'Pending', message: `not done yet: ${this.lastProgress || 'waiting for swarm'}` };
-      const svc = await findService(this.engine, id);
+      let svc: Service | undefined;
+      let all: Task[];
+      try {
+        svc = await findService(this.engine, id);
+        all = svc ? await listTasks(this.engine, { service: [svc.ID] }) : [];
+      } catch (e) {
+        // A manager restarting (or re-electing) answers 503 for a while: wait it out until the deadline.
+        if (!isSousError(e) || e.details?.retryable !== true) throw e;
+        this.progress(`waiting for the swarm manager: ${e.message}`);
+        await sleep(4 * POLL_MS, this.opts.signal);
+        continue;
+      }
       if (!svc) return { status: 'Failed', message: `service ${this.desired.Name} was removed while it was deployed` };
-      const all = await listTasks(this.engine, { service: [svc.ID] });
       this.tasks = new Map(all.map((t) => [t.ID, t]));
       const us = svc.UpdateStatus;
       const fresh = Boolean(us?.StartedAt) && us?.StartedAt !== w.before;
@@ -154,7 +164,10 @@ export class SwarmRollout {
       await updateService(this.engine, svc.ID, svc.Version.Index, svc.Spec, true);
       for (;;) {
         await sleep(POLL_MS);
-        const now = await findService(this.engine, svc.ID);
+        const now = await findService(this.engine, svc.ID).catch((e) => {
+          if (isSousError(e) && e.details?.retryable === true) return svc;
+          throw e;
+        });
         const st = now?.UpdateStatus?.State;
         if (!now || st === 'rollback_completed' || st === 'rollback_paused' || Date.now() >= this.deadline) break;
       }
