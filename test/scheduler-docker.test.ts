@@ -175,6 +175,16 @@ describe('docker scheduler', () => {
     expect((await w.rectifier.status.all()).find((s) => s.id === ID)).toMatchObject({ status: 'Active', failures: 0 });
   });
 
+  it('replaces every instance, one at a time, on a forced redeploy of the same version', async () => {
+    const before = containers().map((c) => c.Id);
+    const r = await w.rectifier.run({ force: true });
+    expect(r.outcomes.map((o) => [o.action.kind, o.status, o.action.reason])).toEqual([['update', 'Active', 'forced redeploy']]);
+    const after = containers().map((c) => c.Id);
+    expect(after).toHaveLength(2);
+    expect(after.filter((id) => before.includes(id))).toEqual([]);
+    expect(await served()).toEqual(['app 3.0.0', 'app 3.0.0']);
+  });
+
   it('refuses a deployment without an image repository, and a kind it cannot run', async () => {
     await w.gdm.update(
       (s) => ({

@@ -126,6 +126,16 @@ describe('swarm scheduler', () => {
     expect((await w.rectifier.run()).outcomes).toEqual([]);
   });
 
+  it('replaces every task on a forced redeploy of the same version', async () => {
+    const before = runningTasks().map((t) => t.ID);
+    const r = await w.rectifier.run({ force: true, filters: { cluster: 'swarm' } });
+    expect(r.outcomes.map((o) => [o.action.kind, o.status, o.action.reason])).toEqual([['update', 'Active', 'forced redeploy']]);
+    const after = runningTasks().map((t) => t.ID);
+    expect(after).toHaveLength(2);
+    expect(after.filter((id) => before.includes(id))).toEqual([]);
+    expect(service()!.Spec.TaskTemplate.ContainerSpec.Image).toBe(apps.v2.ref);
+  });
+
   it('fails a version that crashes on start, with its logs; swarm rolls back and the old version serves', async () => {
     await deployApp(w, 'swarm', { repo: REPO, version: '2.1.0', app: apps.crash, instances: 2 });
     const r = await w.rectifier.run();

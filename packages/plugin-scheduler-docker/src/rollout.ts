@@ -64,6 +64,8 @@ export class Rollout {
     private readonly s: ClusterSettings,
     private readonly post: DeployState,
     private readonly opts: ApplyOptions,
+    /** Replace every instance, also those already at the intended configuration (a forced redeploy). */
+    private readonly force = false,
   ) {
     this.config = configHash(post, true);
     this.want = post.spec.NumInstances ?? 0;
@@ -76,8 +78,8 @@ export class Rollout {
 
   async run(): Promise<RolloutResult> {
     const all = await listInstances(this.engine, [`${LABELS.cluster}=${this.s.cluster}`, `${LABELS.deployment}=${this.post.id}`]);
-    let old = all.filter((c) => c.config !== this.config);
-    const current = all.filter((c) => c.config === this.config);
+    let old = all.filter((c) => c.config !== this.config || (this.force && c.state === 'running'));
+    const current = all.filter((c) => !old.includes(c));
     // Leftovers that serve nothing: stopped or crashing instances of any configuration.
     for (const c of [...old, ...current].filter((x) => !['running', 'created'].includes(x.state))) await removeContainer(this.engine, c.id);
     old = old.filter((c) => c.state === 'running');

@@ -41,7 +41,7 @@ export class DockerScheduler implements Scheduler {
     }
     const post = action.post!;
     checkKind(post, 'docker');
-    const r = await new Rollout(this.engine, this.settings, post, opts).run();
+    const r = await new Rollout(this.engine, this.settings, post, opts, action.force === true).run();
     const ok = action.kind === 'create' ? 'created' : 'updated';
     const notOk = action.kind === 'create' ? 'not created' : 'not updated';
     if (r.status === 'Active') return done('Active', ok, r.message);

@@ -1,5 +1,5 @@
 import { isSousError, type ApplyOptions, type DeployState } from '@sous/core';
-import { containerPorts, readinessFor, sleep, waitReady, type Engine, type InstanceView, type WaitResult } from '@sous/plugin-scheduler-docker';
+import { containerPorts, readinessFor, sleep, stableJSON, waitReady, type Engine, type InstanceView, type WaitResult } from '@sous/plugin-scheduler-docker';
 import type { SwarmSettings } from './options';
 import { serviceSpec, specConfig, type ServiceSpec } from './spec';
 import { createService, FAILED, findService, listTasks, removeService, taskConfig, taskLogs, TERMINAL, updateService, type NodeAddresses, type Service, type Task } from './swarm';
@@ -34,6 +34,8 @@ export class SwarmRollout {
     private readonly nodes: NodeAddresses,
     private readonly post: DeployState,
     private readonly opts: ApplyOptions,
+    /** Restart every task even when nothing changed (a forced redeploy). */
+    private readonly force = false,
   ) {
     this.desired = serviceSpec(post, s);
     this.config = specConfig(this.desired);
@@ -69,11 +71,12 @@ export class SwarmRollout {
 
   /** Updates the service when it differs from the intended one; true when swarm will roll its tasks. */
   private async updateIfNeeded(svc: Service): Promise<boolean> {
-    const stuck = svc.UpdateStatus?.State === 'paused' || svc.UpdateStatus?.State === 'rollback_paused';
+    const stuck = svc.UpdateStatus?.State === 'paused' || svc.UpdateStatus?.State === 'rollback_paused' || this.force;
     const sameTasks = specConfig(svc.Spec) === this.config;
+    // ForceUpdate makes swarm replace tasks whose spec did not change: to resume a paused update, or on --force.
     const force = (svc.Spec.TaskTemplate.ForceUpdate ?? 0) + (stuck && sameTasks ? 1 : 0);
     const next = serviceSpec(this.post, this.s, force);
-    const sameLabels = JSON.stringify(svc.Spec.Labels) === JSON.stringify(next.Labels);
+    const sameLabels = stableJSON(svc.Spec.Labels ?? {}) === stableJSON(next.Labels);
     const sameReplicas = svc.Spec.Mode.Replicated?.Replicas === next.Mode.Replicated?.Replicas;
     if (sameTasks && sameLabels && sameReplicas && !stuck) return false;
     this.progress(sameTasks && !stuck ? `updating service ${next.Name}` : `rolling service ${next.Name} to ${this.post.spec.Version}`);

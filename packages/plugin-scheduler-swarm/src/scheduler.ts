@@ -43,7 +43,7 @@ export class SwarmScheduler implements Scheduler {
     }
     const post = action.post!;
     checkKind(post, 'swarm');
-    const r = await new SwarmRollout(this.engine, this.settings, this.nodes, post, opts).run();
+    const r = await new SwarmRollout(this.engine, this.settings, this.nodes, post, opts, action.force === true).run();
     if (r.status === 'Active') return done('Active', action.kind === 'create' ? 'created' : 'updated', r.message);
     if (r.status === 'Pending') return done('Pending', 'coming', r.message);
     return done('Failed', action.kind === 'create' ? 'not created' : 'not updated', r.message);
