@@ -33,11 +33,11 @@ export interface Received {
   [k: string]: unknown;
 }
 
-/** A proxy in front of a registry that holds requests while told to: a pre-cache that waits. */
+/** A proxy in front of a registry that holds uploads while told to: a pre-cache that waits. */
 export interface HoldingProxy {
   addr: string;
   holding: boolean;
-  /** Resolves at the next request held. */
+  /** Resolves at the next upload held. */
   nextHeld(): Promise<void>;
   release(): void;
   close(): Promise<void>;
@@ -66,7 +66,8 @@ async function holdingProxy(upstream: string): Promise<HoldingProxy> {
       up.on('error', () => res.destroy());
       req.pipe(up);
     };
-    if (!p.holding) return go();
+    // Only uploads wait: those are the pre-cache's, while a clean-up only looks and deletes.
+    if (!p.holding || !['POST', 'PUT', 'PATCH'].includes(req.method ?? '')) return go();
     held.push({ req, go });
     const w = waiters;
     waiters = [];

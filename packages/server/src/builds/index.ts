@@ -58,15 +58,19 @@ export class TagBuilds {
     this.deliveries = new DeliveryLog(path.join(dir, 'builds', 'deliveries.json'));
   }
 
+  private starting?: Promise<void>;
+
+  /** Loads the jobs; recovering interrupted ones (which may talk to registries) goes on in the background. */
   async start(): Promise<void> {
     this.store.load();
-    await this.queue.start();
+    this.starting = this.queue.start().catch((e) => this.ctx.logger.error(`resuming builds failed: ${(e as Error).message}`));
     if (this.opts.pollMs > 0) this.watcher.start(this.opts.pollMs);
   }
 
   /** Stops polling, starts no new build, and waits for the ones running. */
   async stop(): Promise<void> {
     await this.watcher.stop();
+    await this.starting;
     await this.queue.stop();
   }
 

@@ -1,6 +1,6 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { build, isSousError, toSousError, type BuildObserver } from '@sous/core';
+import { build, BUILD_PHASES, emitEvent, isSousError, toSousError, type BuildObserver, type BuildPhase } from '@sous/core';
 import type { ServerContext } from '../context';
 import { autoDeploy } from './autodeploy';
 import { removeUnrecorded } from './cleanup';
@@ -117,7 +117,18 @@ export class JobRunner {
     log(`interrupted: the server stopped during attempt ${job.attempts}${job.phase ? ` (in ${job.phase.name})` : ''}`);
     job.removed = [...(job.removed ?? []), ...(await this.clean(job))];
     if (job.interruptions >= 2) {
-      this.finish(job, 'failed', { error: { code: 'BUILD_INTERRUPTED', message: `the server stopped during ${job.interruptions} attempts of this build`, hints: ['Build the tag by hand: sous build --tag ' + job.tag] } });
+      const error = { code: 'BUILD_INTERRUPTED', message: `the server stopped during ${job.interruptions} attempts of this build`, hints: [`Build the tag by hand: sous build --tag ${job.tag}`] };
+      this.finish(job, 'failed', { error });
+      // The pipeline that would have said so died with the server: the tagger still hears of it.
+      await emitEvent(this.ctx.sous, {
+        type: 'build.failed',
+        manifestID: job.source,
+        version: job.version,
+        source: { repo: job.repo, offset: job.offset, revision: job.commit, tag: job.tag },
+        user: job.author ?? this.ctx.config.user,
+        phase: (BUILD_PHASES as readonly string[]).includes(job.phase?.name ?? '') ? (job.phase!.name as BuildPhase) : 'source',
+        error,
+      }).catch((e) => log(`build.failed not announced: ${(e as Error).message}`));
       return;
     }
     // `pushed` stays: when the stop came after the record, the next attempt finds that digest recorded and knows the build was its own.
