@@ -47,13 +47,20 @@ export class JobStore {
       }
       if (!f.endsWith('.json')) continue;
       const job = readJson<BuildJob>(path.join(dir, f));
-      if (job?.id) this.jobs.set(job.id, job);
+      if (!job?.id) continue;
+      this.jobs.set(job.id, job);
+      // A clock set back after a restart must not order new jobs before old ones.
+      this.lastIdTime = Math.max(this.lastIdTime, parseInt(job.id.split('-')[0], 36) || 0);
     }
   }
 
-  /** A new, time-ordered job id. */
+  private lastIdTime = 0;
+
+  /** A new job id; ids sort in the order they were made (the queue runs oldest first). */
   newId(): string {
-    return `${Date.now().toString(36).padStart(9, '0')}-${crypto.randomBytes(3).toString('hex')}`;
+    // Two jobs in one millisecond still get increasing ids.
+    this.lastIdTime = Math.max(Date.now(), this.lastIdTime + 1);
+    return `${this.lastIdTime.toString(36).padStart(9, '0')}-${crypto.randomBytes(3).toString('hex')}`;
   }
 
   save(job: BuildJob): void {
