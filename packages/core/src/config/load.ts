@@ -320,7 +320,7 @@ export async function loadConfig(opts: LoadConfigOptions = {}): Promise<Resolved
     tagBuilds: { pollSeconds: 0, concurrency: 1, keepJobs: 500, ...(merged.tagBuilds ?? {}) },
     plugins: merged.plugins ?? [],
     files,
-    origins: { stateLocation: 'default', logLevel: 'default', ...origins },
+    origins: { stateLocation: 'default', logLevel: 'default', ...(merged.webhookSecret === undefined && env.SOUS_WEBHOOK_SECRET ? { webhookSecret: 'env' as const } : {}), ...origins },
     warnings,
   };
   return Object.freeze(resolved);
