@@ -20,7 +20,7 @@ export function byDeployment(instances: Instance[]): Map<string, Instance[]> {
  * left over (instances of another configuration, stopped or crashing ones)
  * means a rollout did not finish: Pending, so the rectifier finishes it.
  */
-export function deploymentState(cluster: string, id: string, containers: Instance[], schedulerURL: string): DeployState | undefined {
+export function deploymentState(cluster: string, id: string, containers: Instance[], schedulerURL: string, where?: { host: string; containerPort: number }): DeployState | undefined {
   const newest = [...containers].sort((a, b) => b.created - a.created)[0];
   const labelled = stateFromLabels(newest.labels);
   if (!labelled) return undefined;
@@ -54,5 +54,14 @@ export function deploymentState(cluster: string, id: string, containers: Instanc
     ...(message ? { message } : {}),
     schedulerURL,
     ref: { containers: containers.map((c) => c.id.slice(0, 12)) },
+    ...(where ? { endpoints: endpoints(running, where) } : {}),
   };
+}
+
+/** Where the running instances answer: PORT0 of each, as published on the host. */
+function endpoints(running: Instance[], where: { host: string; containerPort: number }): string[] {
+  return running.flatMap((c) => {
+    const port = c.published.get(where.containerPort);
+    return port ? [`http://${where.host.includes(':') ? `[${where.host}]` : where.host}:${port}/`] : [];
+  });
 }

@@ -14,6 +14,8 @@ export interface Instance {
   labels: Record<string, string>;
   deployment: string;
   config: string;
+  /** Published tcp ports from the listing: container port → host port. */
+  published: Map<number, number>;
 }
 
 /** A container as inspection shows it: what readiness and failure reports need. */
@@ -33,6 +35,7 @@ interface ListedContainer {
   State: string;
   Status: string;
   Labels?: Record<string, string>;
+  Ports?: { IP?: string; PrivatePort: number; PublicPort?: number; Type: string }[];
 }
 
 interface InspectedContainer {
@@ -47,6 +50,8 @@ interface InspectedContainer {
 
 function fromListing(c: ListedContainer): Instance {
   const labels = c.Labels ?? {};
+  const published = new Map<number, number>();
+  for (const p of c.Ports ?? []) if (p.Type === 'tcp' && p.PublicPort && !(p.IP ?? '').includes(':')) published.set(p.PrivatePort, p.PublicPort);
   return {
     id: c.Id,
     name: (c.Names?.[0] ?? c.Id).replace(/^\//, ''),
@@ -56,6 +61,7 @@ function fromListing(c: ListedContainer): Instance {
     labels,
     deployment: labels[LABELS.deployment] ?? '',
     config: labels[LABELS.config] ?? '',
+    published,
   };
 }
 
@@ -85,6 +91,7 @@ export async function inspectInstance(engine: Engine, id: string): Promise<Insta
     labels,
     deployment: labels[LABELS.deployment] ?? '',
     config: labels[LABELS.config] ?? '',
+    published: new Map([...ports].map(([k, v]) => [k, v.hostPort])),
     exitCode: c.State.ExitCode,
     error: c.State.Error,
     restartCount: c.RestartCount,

@@ -25,7 +25,7 @@ export class DockerScheduler implements Scheduler {
     const all = await listInstances(this.engine, [`${LABELS.cluster}=${this.settings.cluster}`, LABELS.deployment]);
     const out: DeployState[] = [];
     for (const [id, containers] of byDeployment(all)) {
-      const d = deploymentState(this.settings.cluster, id, containers, this.engine.address);
+      const d = deploymentState(this.settings.cluster, id, containers, this.engine.address, { host: this.settings.probeHost, containerPort: this.settings.containerPort });
       if (d) out.push(d);
     }
     return out.sort((a, b) => a.id.localeCompare(b.id));

@@ -17,7 +17,11 @@ export default class QueryAds extends SousCommand {
       : await new core.Rectifier(createSous(config, this.logger()), await this.backend(), core.statusDirFor(config.stateLocation)).plan({ filters: core.resolveFilters(flags) });
     for (const e of plan.errors) this.logToStderr(`Warning: ${e.message} [${e.code}]`);
     const rows = actual.sort((a, b) => a.id.localeCompare(b.id));
-    this.log(rows.length ? table(['DEPLOYMENT', 'VERSION', 'INSTANCES', 'STATUS', 'MESSAGE'], rows.map((d) => [d.id, d.spec.Version ?? '-', d.spec.NumInstances ?? 0, d.status, d.message ?? ''])).trimEnd() : 'Nothing runs.');
+    this.log(
+      rows.length
+        ? table(['DEPLOYMENT', 'VERSION', 'INSTANCES', 'STATUS', 'ENDPOINTS', 'MESSAGE'], rows.map((d) => [d.id, d.spec.Version ?? '-', d.spec.NumInstances ?? 0, d.status, (d.endpoints ?? []).join(' ') || '-', d.message ?? ''])).trimEnd()
+        : 'Nothing runs.',
+    );
     return { deployments: rows, errors: plan.errors };
   }
 }
