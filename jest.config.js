@@ -7,6 +7,7 @@ const common = {
     '^@sous/(core|cli|server|plugin-[a-z-]+)$': '<rootDir>/packages/$1/src',
   },
   testEnvironment: 'node',
+  modulePathIgnorePatterns: ['<rootDir>/.sous-quickstart'],
 };
 module.exports = {
   projects: [

@@ -17,7 +17,7 @@ const path = require('node:path');
 const { execFileSync, spawnSync } = require('node:child_process');
 
 const ROOT = path.resolve(__dirname, '..');
-const HOME = path.join(ROOT, '.sous-quickstart');
+const HOME = process.env.SOUS_QUICKSTART_HOME ? path.resolve(process.env.SOUS_QUICKSTART_HOME) : path.join(ROOT, '.sous-quickstart');
 const APP = path.join(HOME, 'hello-node');
 const VERSION = process.env.QUICKSTART_VERSION || '1.0.0';
 
@@ -170,7 +170,7 @@ hello-node ${VERSION} is live at ${url}
 Go on from here (see README.md, "A first deploy"):
   source ${path.relative(process.cwd(), path.join(HOME, 'env')) || '.sous-quickstart/env'}
   cd ${path.relative(process.cwd(), APP)}
-  # change server.js, commit, then:
+  echo '// a change' >> server.js && git commit -qam 'A change'
   git tag 1.1.0
   sous build -tag 1.1.0
   sous update -cluster local -tag 1.1.0
