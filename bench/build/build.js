@@ -11,6 +11,11 @@
  *   warm       a one-line source change under a new tag
  *   unchanged  the same tag again (docker: a fully cached build and push)
  *
+ * Each side runs the three in a row, starting from an empty build cache, so
+ * its warm build finds its own layers; which side goes first rotates by round.
+ * A third side is sous with every standard contract disabled (operator
+ * config `contracts.disable`), to show what the contracts cost; it has no goal.
+ *
  * Goals: cold <= 1.2x, warm <= 2x of docker's same scenario; unchanged
  * <= 2.5x of docker's fully cached build. sous's own phase timings (--json)
  * are printed to show where its time goes.
@@ -37,6 +42,7 @@ const DOCKER = fs.existsSync('/usr/bin/docker') ? '/usr/bin/docker' : 'docker';
 const SOUS = path.join(ROOT, 'packages/cli/bin/run.js');
 const EXAMPLE = path.join(ROOT, 'examples/hello-node');
 const DOCKERFILE = path.join(__dirname, 'hello-node.Dockerfile');
+const { STANDARD_CONTRACTS } = require(path.join(ROOT, 'packages/plugin-contracts/dist/options.js'));
 
 function git(cwd, ...a) {
   return execFileSync('git', ['-c', 'user.name=Bench', '-c', 'user.email=bench@example.com', ...a], { cwd, encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] }).trim();
@@ -92,53 +98,57 @@ function changeSource(dir) {
 
 async function main() {
   const eng = await setUp();
+  process.stdout.write(`load average at the start: ${os.loadavg().map((l) => l.toFixed(2)).join(' ')}\n`);
   const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'sous-bench-build-'));
   const xdg = path.join(tmp, 'xdg');
-  require(path.join(ROOT, 'scripts/local-stacks.js')).writeLocalStacksConfig(xdg);
+  const xdgNc = path.join(tmp, 'xdg-nc');
+  const stacks = require(path.join(ROOT, 'scripts/local-stacks.js'));
+  stacks.writeLocalStacksConfig(xdg);
+  // The same build with every standard contract disabled: what the contracts themselves cost.
+  stacks.writeLocalStacksConfig(xdgNc, `contracts:\n  disable: [${STANDARD_CONTRACTS.join(', ')}]\n`);
   const baseEnv = { ...process.env, DOCKER_HOST: eng.dockerHost, DOCKER_BUILDKIT: '1' };
   for (const k of Object.keys(baseEnv)) if (/^(SOUS_|XDG_)/.test(k)) delete baseEnv[k];
-  const samples = { sous: { cold: [], warm: [], unchanged: [] }, docker: { cold: [], warm: [], unchanged: [] } };
-  const phases = { cold: [], warm: [] };
+  const SIDES = ['sous', 'sous-nc', 'docker'];
+  const samples = Object.fromEntries(SIDES.map((s) => [s, { cold: [], warm: [], unchanged: [] }]));
+  const phases = Object.fromEntries(SIDES.filter((s) => s !== 'docker').map((s) => [s, { cold: [], warm: [], unchanged: [] }]));
 
   try {
     for (let round = 0; round < RUNS; round++) {
       const id = `${crypto.randomBytes(3).toString('hex')}`;
       const { repo, plain } = scratch(tmp, id);
-      const sousEnv = { ...baseEnv, XDG_CONFIG_HOME: xdg, XDG_CACHE_HOME: path.join(tmp, `cache-${id}`), SOUS_STATE_LOCATION: path.join(tmp, `state-${id}`), SOUS_DOCKER_REGISTRY_HOST: eng.registry, SOUS_USER_NAME: 'Bench', SOUS_USER_EMAIL: 'bench@example.com' };
+      const { repo: repoNc } = scratch(tmp, `${id}-nc`);
+      const sousEnv = (side) => ({ ...baseEnv, XDG_CONFIG_HOME: side === 'sous' ? xdg : xdgNc, XDG_CACHE_HOME: path.join(tmp, `cache-${side}-${id}`), SOUS_STATE_LOCATION: path.join(tmp, `state-${side}-${id}`), SOUS_DOCKER_REGISTRY_HOST: eng.registry, SOUS_USER_NAME: 'Bench', SOUS_USER_EMAIL: 'bench@example.com' });
       const image = `${eng.registry}/bench/docker-hello-node-${id}`;
-      const sousBuild = (tag) => timed(process.execPath, [SOUS, 'build', '--tag', tag, '--json'], { cwd: repo, env: sousEnv });
+      const sousBuild = (side, tag) => {
+        const r = timed(process.execPath, [SOUS, 'build', '--tag', tag, '--json'], { cwd: side === 'sous' ? repo : repoNc, env: sousEnv(side) });
+        return { ms: r.ms, timings: JSON.parse(r.stdout).timings };
+      };
       const dockerBuild = (tag) => {
         const b = timed(DOCKER, ['build', '-q', '-f', DOCKERFILE, '--build-arg', `APP_VERSION=${tag}`, '-t', `${image}:${tag}`, plain], { env: baseEnv });
         const p = timed(DOCKER, ['push', '-q', `${image}:${tag}`], { env: baseEnv });
         return { ms: b.ms + p.ms };
       };
-      const sides = round % 2 ? ['docker', 'sous'] : ['sous', 'docker'];
-
-      for (const side of sides) {
+      const run = (side, scenario, tag) => {
+        const r = side === 'docker' ? dockerBuild(tag) : sousBuild(side, tag);
+        samples[side][scenario].push(r.ms);
+        if (r.timings) phases[side][scenario].push(r.timings);
+      };
+      // Each side runs its three scenarios in a row from its own empty cache, so that its warm build finds
+      // its own layers (not a cache another side's cold run just pruned); the order of the sides rotates.
+      const order = SIDES.map((_, i) => SIDES[(i + round) % SIDES.length]);
+      for (const side of order) {
         pruneBuildCache(baseEnv);
-        if (side === 'sous') {
-          const r = sousBuild('1.0.0');
-          samples.sous.cold.push(r.ms);
-          phases.cold.push(JSON.parse(r.stdout).timings);
-        } else samples.docker.cold.push(dockerBuild('1.0.0').ms);
-      }
-
-      changeSource(plain);
-      changeSource(repo);
-      git(repo, 'commit', '-qam', 'a one-line change');
-      git(repo, 'update-ref', 'refs/remotes/origin/main', 'HEAD');
-      git(repo, 'tag', '1.0.1');
-      for (const side of sides) {
-        if (side === 'sous') {
-          const r = sousBuild('1.0.1');
-          samples.sous.warm.push(r.ms);
-          phases.warm.push(JSON.parse(r.stdout).timings);
-        } else samples.docker.warm.push(dockerBuild('1.0.1').ms);
-      }
-
-      for (const side of sides) {
-        if (side === 'sous') samples.sous.unchanged.push(sousBuild('1.0.1').ms);
-        else samples.docker.unchanged.push(dockerBuild('1.0.1').ms);
+        run(side, 'cold', '1.0.0');
+        if (side === 'docker') changeSource(plain);
+        else {
+          const dir = side === 'sous' ? repo : repoNc;
+          changeSource(dir);
+          git(dir, 'commit', '-qam', 'a one-line change');
+          git(dir, 'update-ref', 'refs/remotes/origin/main', 'HEAD');
+          git(dir, 'tag', '1.0.1');
+        }
+        run(side, 'warm', '1.0.1');
+        run(side, 'unchanged', '1.0.1');
       }
       process.stderr.write(`round ${round + 1}/${RUNS} done\n`);
     }
@@ -146,14 +156,24 @@ async function main() {
     fs.rmSync(tmp, { recursive: true, force: true });
   }
 
+  const NC = 'sous build --tag, standard contracts off (for comparison)';
+  const table = (title, scenario, baseName, goal) =>
+    report(title, { name: baseName, samples: samples.docker[scenario] }, [
+      { name: 'sous build --tag', samples: samples.sous[scenario] },
+      { name: NC, samples: samples['sous-nc'][scenario], goal: false },
+    ], goal);
   let ok = true;
-  ok = report('cold (empty build cache, new repository)', { name: 'docker build + push', samples: samples.docker.cold }, [{ name: 'sous build --tag', samples: samples.sous.cold }], 1.2) && ok;
-  ok = report('warm (one-line change, new tag)', { name: 'docker build + push', samples: samples.docker.warm }, [{ name: 'sous build --tag', samples: samples.sous.warm }], 2) && ok;
-  ok = report('unchanged (same tag again)', { name: 'docker build + push (fully cached)', samples: samples.docker.unchanged }, [{ name: 'sous build --tag', samples: samples.sous.unchanged }], 2.5) && ok;
-  for (const [scenario, list] of Object.entries(phases)) {
-    const names = Object.keys(list[0] ?? {});
-    process.stdout.write(`sous phases, ${scenario} (median ms): ${names.map((n) => `${n} ${median(list.map((t) => t[n] ?? 0)).toFixed(0)}`).join(', ')}\n`);
+  ok = table('cold (empty build cache, new repository)', 'cold', 'docker build + push', 1.2) && ok;
+  ok = table('warm (one-line change, new tag)', 'warm', 'docker build + push', 2) && ok;
+  ok = table('unchanged (same tag again)', 'unchanged', 'docker build + push (fully cached)', 2.5) && ok;
+  for (const side of Object.keys(phases)) {
+    for (const scenario of ['cold', 'warm']) {
+      const list = phases[side][scenario];
+      const names = Object.keys(list[0] ?? {});
+      process.stdout.write(`${side === 'sous' ? 'sous' : 'sous, contracts off'} phases, ${scenario} (median ms): ${names.map((n) => `${n} ${median(list.map((t) => t[n] ?? 0)).toFixed(0)}`).join(', ')}\n`);
+    }
   }
+  process.stdout.write(`load average at the end: ${os.loadavg().map((l) => l.toFixed(2)).join(' ')}\n`);
   const out = path.join(ROOT, 'bench/results');
   fs.mkdirSync(out, { recursive: true });
   fs.writeFileSync(path.join(out, 'build.json'), JSON.stringify({ runs: RUNS, samples, phases, at: new Date().toISOString() }, null, 2));
