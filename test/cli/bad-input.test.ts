@@ -19,6 +19,8 @@ interface BadInputCase {
   env?: Record<string, string>;
   /** Make the working directory a git repository (origin github.com/acme/shop) with one commit. */
   gitRepo?: boolean;
+  /** Tags on that commit. */
+  tags?: string[];
   code: string;
   exit: number;
   /** Text the message must contain: the file and the field, when there are. */
@@ -78,6 +80,7 @@ describe('the bad-input corpus', () => {
       git(cwd, 'remote', 'add', 'origin', 'https://github.com/acme/shop.git');
       git(cwd, 'add', '-A');
       git(cwd, 'commit', '-q', '--allow-empty', '-m', 'app');
+      for (const t of c.tags ?? []) git(cwd, 'tag', t);
     }
     const before = head(env.state);
     const commits = commitCount(env.state);
