@@ -1,11 +1,12 @@
 /**
  * Tag builds when things go wrong, on the real server, engine and
  * registries. The application's cluster has its own registry behind a proxy
- * that can hold every request: a build held there has pushed and signed its
+ * that can hold every upload: a build held there has pushed and signed its
  * image but not recorded it, which is where the server is killed. A killed
  * build runs again once, after its unrecorded image is removed; a second
  * kill fails it, leaving no image behind. Queued jobs survive restarts, and
- * a tag deleted before its job starts is not built.
+ * a tag deleted before its job starts is not built; a remote that does not
+ * answer when a job starts is tried again later.
  */
 import { Gdm, parseSourceLocation } from '@sous/core';
 import { verifyImageSignature } from '@sous/plugin-sign';
@@ -131,11 +132,31 @@ describe('a tag deleted before its build starts', () => {
 
     w.proxy!.release();
     expect(await finished('3.0.0')).toMatchObject({ state: 'built' });
-    expect(await finished('3.0.1')).toMatchObject({ state: 'cancelled', reason: 'the tag 3.0.1 was deleted before the build started', attempts: 1 });
+    expect(await finished('3.0.1')).toMatchObject({ state: 'cancelled', reason: 'the tag 3.0.1 was deleted before the build started', attempts: 0 });
     for (const v of ['3.0.1', '3.0.2']) {
       expect(w.events.filter((e) => e.version === v)).toEqual([]);
       expect(await record(v)).toBeUndefined();
       expect(await w.digestOf(v)).toBeNull();
     }
+  });
+});
+
+describe('a remote that cannot be reached when the job starts', () => {
+  it('is tried again later, and the tag is built once it answers', async () => {
+    await pushAndHold('4.0.0');
+    w.tag('4.0.1');
+    w.push('4.0.1');
+    await w.remote.stop();
+    w.proxy!.release();
+    expect(await finished('4.0.0')).toMatchObject({ state: 'built' });
+    const waiting = await until(async () => {
+      const j = await jobOf('4.0.1');
+      return j.fetchFailures === 1 && j;
+    }, 60_000, 'a failed fetch');
+    expect(waiting).toMatchObject({ state: 'queued', attempts: 0, notBefore: expect.any(String) });
+    await w.remote.restart();
+    const built = await finished('4.0.1');
+    expect(built).toMatchObject({ state: 'built', attempts: 1, fetchFailures: 0 });
+    expect((await record('4.0.1'))?.Digest).toBe(built.result.digest);
   });
 });

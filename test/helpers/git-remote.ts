@@ -46,6 +46,8 @@ export interface GitRemote {
   /** The deliveries the hook of a repository made so far. */
   deliveries(name: string): HookDelivery[];
   stop(): Promise<void>;
+  /** Starts the daemon again on the same port (after stop). */
+  restart(): Promise<void>;
 }
 
 /** The post-receive hook: plain Node, run by git with the pushed refs on stdin. */
@@ -94,16 +96,20 @@ async function listening(port: number): Promise<boolean> {
 export async function startGitRemote(base: string): Promise<GitRemote> {
   fs.mkdirSync(base, { recursive: true });
   const port = await freePort();
-  const child: ChildProcess = spawn('git', ['daemon', '--reuseaddr', '--export-all', '--enable=receive-pack', '--informative-errors', `--base-path=${base}`, '--listen=127.0.0.1', `--port=${port}`, base], {
-    env: { ...process.env, ...GIT_ENV },
-    stdio: ['ignore', 'ignore', 'pipe'],
-  });
-  let stderr = '';
-  child.stderr!.setEncoding('utf8').on('data', (d: string) => (stderr += d));
-  for (let i = 0; !(await listening(port)); i++) {
-    if (child.exitCode !== null || i > 100) throw new Error(`git daemon did not start: ${stderr}`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
+  let child: ChildProcess;
+  const start = async () => {
+    child = spawn('git', ['daemon', '--reuseaddr', '--export-all', '--enable=receive-pack', '--informative-errors', `--base-path=${base}`, '--listen=127.0.0.1', `--port=${port}`, base], {
+      env: { ...process.env, ...GIT_ENV },
+      stdio: ['ignore', 'ignore', 'pipe'],
+    });
+    let stderr = '';
+    child.stderr!.setEncoding('utf8').on('data', (d: string) => (stderr += d));
+    for (let i = 0; !(await listening(port)); i++) {
+      if (child.exitCode !== null || i > 100) throw new Error(`git daemon did not start: ${stderr}`);
+      await new Promise((r) => setTimeout(r, 50));
+    }
+  };
+  await start();
   const url = (name: string) => `git://127.0.0.1:${port}/${name}.git`;
   const hookLog = (name: string) => path.join(base, `${name}.hooks.jsonl`);
   return {
@@ -127,9 +133,10 @@ export async function startGitRemote(base: string): Promise<GitRemote> {
     },
     stop: () =>
       new Promise<void>((resolve) => {
-        if (child.exitCode !== null) return resolve();
+        if (child.exitCode !== null || child.signalCode !== null) return resolve();
         child.once('exit', () => resolve());
         child.kill('SIGTERM');
       }),
+    restart: start,
   };
 }

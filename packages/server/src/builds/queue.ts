@@ -40,13 +40,20 @@ export class BuildQueue {
     this.pump();
   }
 
+  private wakeUp?: NodeJS.Timeout;
+
   private pump(): void {
     if (this.stopped) return;
+    const now = new Date().toISOString();
     const queued = this.store
       .list()
       .reverse()
       .filter((j) => j.state === 'queued' && !this.running.has(j.id));
-    for (const job of queued) {
+    // Jobs waiting to try again: wake up when the first of them may.
+    const waiting = queued.filter((j) => j.notBefore && j.notBefore > now).map((j) => Date.parse(j.notBefore!));
+    if (this.wakeUp) clearTimeout(this.wakeUp);
+    this.wakeUp = waiting.length ? setTimeout(() => this.pump(), Math.max(0, Math.min(...waiting) - Date.now()) + 10) : undefined;
+    for (const job of queued.filter((j) => !j.notBefore || j.notBefore <= now)) {
       if (this.running.size >= this.opts.concurrency) break;
       // Another live process holds it: leave it to that one.
       if (!this.store.claim(job.id)) continue;
@@ -77,6 +84,7 @@ export class BuildQueue {
   /** Starts nothing new; waits for the builds in flight to finish. */
   async stop(): Promise<void> {
     this.stopped = true;
+    if (this.wakeUp) clearTimeout(this.wakeUp);
     await Promise.all(this.running.values());
     for (const w of this.idleWaiters.splice(0)) w();
   }

@@ -1,12 +1,16 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { build, BUILD_PHASES, emitEvent, isSousError, toSousError, type BuildObserver, type BuildPhase } from '@sous/core';
+import { build, BUILD_PHASES, emitEvent, isSousError, toSousError, type BuildObserver, type BuildPhase, type SousError } from '@sous/core';
 import type { ServerContext } from '../context';
 import { autoDeploy } from './autodeploy';
 import { removeUnrecorded } from './cleanup';
 import type { Mirrors } from './mirror';
 import type { JobStore } from './store';
 import type { BuildJob } from './types';
+
+const FETCH_TRIES = 5;
+const FETCH_FIRST_WAIT_MS = 15_000;
+const FETCH_MAX_WAIT_MS = 5 * 60_000;
 
 /**
  * Runs one claimed job: fetch the repository's mirror, check the tag still
@@ -34,13 +38,18 @@ export class JobRunner {
   async run(job: BuildJob): Promise<void> {
     const log = this.logger(job);
     job.state = 'running';
-    job.attempts += 1;
     job.startedAt = new Date().toISOString();
+    delete job.notBefore;
     this.store.save(job);
-    log(`attempt ${job.attempts}: ${job.source} ${job.tag} at ${job.commit.slice(0, 12)}`);
+    let clone: string;
     try {
       log(`fetching ${job.repo}`);
-      const clone = await this.mirrors.fetch(job.repo);
+      clone = await this.mirrors.fetch(job.repo);
+      job.fetchFailures = 0;
+    } catch (e) {
+      return this.fetchFailed(job, toSousError(e, 'GIT_FAILED'));
+    }
+    try {
       const now = await this.mirrors.tagCommit(job.repo, job.tag);
       if (!now) return this.finish(job, 'cancelled', { reason: `the tag ${job.tag} was deleted before the build started` });
       if (now !== job.commit) return this.finish(job, 'cancelled', { reason: `the tag ${job.tag} moved to ${now.slice(0, 12)} before the build started` });
@@ -49,6 +58,9 @@ export class JobRunner {
       if (path.relative(clone, dir).startsWith('..')) throw new Error(`offset ${job.offset} leaves the repository`);
       // The clone has no checkout; the build only needs the directory to exist to start from it.
       fs.mkdirSync(dir, { recursive: true });
+      job.attempts += 1;
+      this.store.save(job);
+      log(`attempt ${job.attempts}: ${job.source} ${job.tag} at ${job.commit.slice(0, 12)}`);
       const r = await build(this.ctx.sous, { dir, tag: job.tag, repo: job.repo, backend: this.ctx.gdm, user: this.ctx.config.user, observer: this.observer(job) });
       this.ctx.cache.invalidate();
       job.result = {
@@ -75,6 +87,22 @@ export class JobRunner {
       job.removed = [...(job.removed ?? []), ...(await this.clean(job))];
       this.finish(job, 'failed', { error: { code: se.code, message: se.message, ...(se.hints.length ? { hints: se.hints } : {}) } });
     }
+  }
+
+  /**
+   * A remote that cannot be fetched is usually a passing thing (network,
+   * host): the job waits and tries again, a few times, before it fails.
+   */
+  private fetchFailed(job: BuildJob, e: SousError): void {
+    const n = (job.fetchFailures = (job.fetchFailures ?? 0) + 1);
+    if (n >= FETCH_TRIES) {
+      this.finish(job, 'failed', { error: { code: e.code, message: `fetching ${job.repo} failed ${n} times: ${e.message}`, hints: ['Check repositories.<repo>.url in the operator config and that the server can reach it'] } });
+      return;
+    }
+    const wait = Math.min(FETCH_MAX_WAIT_MS, FETCH_FIRST_WAIT_MS * 2 ** (n - 1));
+    Object.assign(job, { state: 'queued', notBefore: new Date(Date.now() + wait).toISOString() });
+    this.store.save(job);
+    this.logger(job)(`fetching ${job.repo} failed (${e.message}); trying again in ${Math.round(wait / 1000)}s`);
   }
 
   /** Notes each phase in the log and the job file, and what the push produced the moment it exists. */

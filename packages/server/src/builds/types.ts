@@ -47,8 +47,12 @@ export interface BuildJob {
   updatedAt: string;
   startedAt?: string;
   finishedAt?: string;
-  /** How many times the build started (a resumed job has 2). */
+  /** How many times the build itself started (a resumed job has 2; one cancelled before it started has 0). */
   attempts: number;
+  /** Fetches of the repository that failed in a row; the job waits and tries again a few times. */
+  fetchFailures?: number;
+  /** A queued job waiting to try again does not start before this time (ISO 8601). */
+  notBefore?: string;
   /** How many times a server stopped while it ran; the second one fails it. */
   interruptions: number;
   /** The last phase the build reported. */
