@@ -129,6 +129,19 @@ describe('POST /hooks/github', () => {
     expect([notDeleted.status, notDeleted.body.error?.code]).toEqual([409, 'WEBHOOK_STALE']);
   });
 
+  it('answers 502 when the remote cannot be asked, and takes the same delivery again later', async () => {
+    const delivery = crypto.randomUUID();
+    await w.remote.stop();
+    try {
+      const down = await send(tagPush('2.0.1', commit), { delivery });
+      expect([down.status, down.body.error?.code]).toEqual([502, 'REMOTE_UNREACHABLE']);
+    } finally {
+      await w.remote.restart();
+    }
+    const again = await send(tagPush('2.0.1', commit), { delivery });
+    expect([again.status, again.body.error?.code]).toEqual([409, 'WEBHOOK_STALE']);
+  });
+
   it('ignores repositories no manifest builds from, and events that are not about tags', async () => {
     const stranger = await send(tagPush('2.0.0', commit, { repository: { html_url: 'https://github.com/someone/else', clone_url: 'https://github.com/someone/else.git' } }));
     expect([stranger.status, stranger.body.ignored]).toEqual([202, 'no manifest builds from https://github.com/someone/else']);
@@ -139,16 +152,18 @@ describe('POST /hooks/github', () => {
   });
 
   it('refuses bodies over its limit (413)', async () => {
-    // The server answers from Content-Length and hangs up: a client still writing sees EPIPE after the answer.
+    // The server answers from Content-Length alone: the body is never sent.
     const answer = await new Promise<{ status: number; body: string }>((resolve, reject) => {
-      const req = http.request(`${w.server!.url}/hooks/github`, { method: 'POST', headers: { 'content-type': 'application/json', 'content-length': String(6 * 1024 * 1024) } }, (res) => {
+      const req = http.request(`${w.server!.url}/hooks/github`, { method: 'POST', headers: { 'content-type': 'application/json', 'content-length': String(6 * 1024 * 1024), 'x-github-event': 'push' } }, (res) => {
         let body = '';
         res.setEncoding('utf8').on('data', (d: string) => (body += d));
-        res.on('end', () => resolve({ status: res.statusCode ?? 0, body }));
+        res.on('end', () => {
+          resolve({ status: res.statusCode ?? 0, body });
+          req.destroy();
+        });
       });
-      // The answer may still be on its way when the write fails.
-      req.on('error', (e) => setTimeout(() => reject(e), 2000).unref());
-      req.end(Buffer.alloc(6 * 1024 * 1024, 'x'));
+      req.on('error', reject);
+      req.flushHeaders();
     });
     expect([answer.status, JSON.parse(answer.body).error.code]).toEqual([413, 'BODY_TOO_LARGE']);
   });

@@ -176,6 +176,7 @@ export class TagBuilds {
     try {
       remote = (await this.mirrors.lsRemote(repo)).get(ev.tag);
     } catch (e) {
+      this.deliveries.forget(d.id);
       throw new WebhookRefusal(502, 'REMOTE_UNREACHABLE', `cannot list the tags of ${repo}: ${(e as Error).message}`, ['Check repositories.<repo>.url in the operator config; the delivery can be sent again']);
     }
     if (ev.action === 'deleted') {

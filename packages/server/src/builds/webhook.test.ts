@@ -75,5 +75,8 @@ describe('DeliveryLog', () => {
     new DeliveryLog(file).take('d1');
     expect(code(() => new DeliveryLog(file).take('d1'))).toEqual([409, 'WEBHOOK_REPLAYED']);
     expect(code(() => new DeliveryLog(file).take('d2'))).toBe('no error');
+    const log = new DeliveryLog(file);
+    log.forget('d2');
+    expect(code(() => log.take('d2'))).toBe('no error');
   });
 });

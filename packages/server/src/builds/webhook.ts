@@ -140,4 +140,11 @@ export class DeliveryLog {
     if (s.entries.length > KEEP) s.entries.splice(0, s.entries.length - KEEP);
     writeAtomic(this.file, JSON.stringify(s) + '\n');
   }
+
+  /** Forgets a delivery the server could not act on, so that sending it again works. */
+  forget(id: string): void {
+    const s = this.load();
+    s.entries = s.entries.filter((e) => e.id !== id);
+    writeAtomic(this.file, JSON.stringify(s) + '\n');
+  }
 }
