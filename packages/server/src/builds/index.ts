@@ -7,7 +7,7 @@ import { JobRunner } from './runner';
 import { JobStore } from './store';
 import type { BuildJob, TagSighting } from './types';
 import { TagWatcher, type TagChange } from './watcher';
-import { checkHubSignature, decodeBody, DeliveryLog, parseEvent, WebhookRefusal } from './webhook';
+import { checkHubSignature, decodeBody, DeliveryLog, parseEvent, WebhookRefusal, type HookEvent } from './webhook';
 
 export type { BuildJob, JobState, AutoDeployOutcome, TagSighting } from './types';
 export { WebhookRefusal } from './webhook';
@@ -167,6 +167,16 @@ export class TagBuilds {
     if (!d.id || !/^[A-Za-z0-9._-]{1,128}$/.test(d.id)) throw new WebhookRefusal(400, 'WEBHOOK_MALFORMED', 'the delivery has no usable X-GitHub-Delivery id');
     const ev = parseEvent(d.event, decodeBody(d.raw, d.contentType));
     this.deliveries.take(d.id);
+    try {
+      return await this.act(ev, d.id);
+    } catch (e) {
+      // Not acted on through no fault of the sender: the same delivery may come again.
+      if (!(e instanceof WebhookRefusal) || e.status >= 500) this.deliveries.forget(d.id);
+      throw e;
+    }
+  }
+
+  private async act(ev: HookEvent, delivery: string): Promise<{ status: number; body: Record<string, unknown> }> {
     if (ev.kind === 'ping') return { status: 200, body: { pong: true } };
     if (ev.kind === 'ignored') return { status: 202, body: { ignored: ev.reason } };
     const repo = await this.repoOf(ev.repoNames);
@@ -176,7 +186,6 @@ export class TagBuilds {
     try {
       remote = (await this.mirrors.lsRemote(repo)).get(ev.tag);
     } catch (e) {
-      this.deliveries.forget(d.id);
       throw new WebhookRefusal(502, 'REMOTE_UNREACHABLE', `cannot list the tags of ${repo}: ${(e as Error).message}`, ['Check repositories.<repo>.url in the operator config; the delivery can be sent again']);
     }
     if (ev.action === 'deleted') {
@@ -189,7 +198,7 @@ export class TagBuilds {
       throw new WebhookRefusal(409, 'WEBHOOK_STALE', `the delivery says ${ev.tag} is ${ev.object.slice(0, 12)}, but on ${repo} it is ${remote.object.slice(0, 12)} now`);
     }
     this.watcher.remember(repo, ev.tag, remote.object);
-    const jobs = await this.sighted({ repo, tag: ev.tag, commit: remote.commit, trigger: 'webhook', delivery: d.id });
+    const jobs = await this.sighted({ repo, tag: ev.tag, commit: remote.commit, trigger: 'webhook', delivery });
     return { status: 202, body: { jobs: jobs.map((j) => ({ id: j.id, source: j.source, version: j.version, state: j.state, ...(j.reason ? { reason: j.reason } : {}) })) } };
   }
 }

@@ -112,7 +112,11 @@ export class JobRunner {
       phase: (name, status, detail) => {
         log(`${name} ${status}${detail ? `: ${detail}` : ''}`);
         job.phase = { name, status, at: new Date().toISOString() };
-        if (name === 'publish' && status === 'start') job.publishStarted = true;
+        if (name === 'publish' && status === 'start') {
+          job.publishStarted = true;
+          // An earlier attempt's digest was removed when it was interrupted; from here on only this attempt's counts.
+          delete job.pushed;
+        }
         if (name === 'publish' && status === 'done' && detail?.includes('@sha256:')) {
           const at = detail.lastIndexOf('@');
           job.pushed = { image: detail.slice(0, at), digest: detail.slice(at + 1) };
