@@ -17,6 +17,7 @@ export interface ClusterSpec {
   requireSignature?: boolean;
   trustedKeys?: string[];
   allowPrune?: boolean;
+  allowAutoDeploy?: boolean;
 }
 
 const KNOWN_ADVISORIES = Object.values(ADVISORIES) as string[];
@@ -54,6 +55,7 @@ export async function addCluster(backend: StateBackend, spec: ClusterSpec, user:
     if (spec.requireSignature !== undefined) cluster.RequireSignature = spec.requireSignature;
     if (spec.trustedKeys !== undefined) cluster.TrustedKeys = spec.trustedKeys;
     if (spec.allowPrune !== undefined) cluster.AllowPrune = spec.allowPrune;
+    if (spec.allowAutoDeploy !== undefined) cluster.AllowAutoDeploy = spec.allowAutoDeploy;
     clusters[spec.name] = cluster;
     return { change: { message: `${opts.replace ? 'Redefine' : 'Add'} cluster ${spec.name} (${spec.kind})`, defs }, result: cluster };
   }, user);

@@ -19,6 +19,7 @@ export default class ClusterAdd extends SousCommand {
     'require-signature': Flags.boolean({ description: 'refuse images without a valid signature from a trusted key', allowNo: true }),
     'trusted-key': Flags.string({ description: 'a public key (PEM file) whose signatures the cluster trusts (repeatable)', multiple: true }),
     'allow-prune': Flags.boolean({ description: 'let the rectifier delete deployments no longer intended', allowNo: true }),
+    'allow-auto-deploy': Flags.boolean({ description: "let manifests' AutoDeploy ranges deploy new versions here by themselves (staging, not production)", allowNo: true }),
     replace: Flags.boolean({ description: 'redefine an existing cluster' }),
   };
 
@@ -43,6 +44,7 @@ export default class ClusterAdd extends SousCommand {
         requireSignature: flags['require-signature'],
         trustedKeys: flags['trusted-key'],
         allowPrune: flags['allow-prune'],
+        allowAutoDeploy: flags['allow-auto-deploy'],
       },
       await this.user(),
       { replace: flags.replace },
