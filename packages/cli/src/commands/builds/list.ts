@@ -1,38 +1,6 @@
 import { Flags } from '@oclif/core';
 import { SousCommand, filterFlags, table } from '../../base';
-import type { ServerClient } from '@sous/core';
-
-/** A build job as GET /builds/:id answers. */
-interface BuildDoc {
-  id: string;
-  source: string;
-  tag: string;
-  version: string;
-  commit: string;
-  state: string;
-  reason?: string;
-  trigger: string;
-  delivery?: string;
-  author?: { name: string; email: string };
-  attempts: number;
-  interruptions: number;
-  createdAt: string;
-  finishedAt?: string;
-  phase?: { name: string; status: string };
-  result?: { reference: string; digest: string; signature?: { tag: string; keyId: string } };
-  error?: { code: string; message: string };
-  removed?: string[];
-  autoDeploy?: { cluster: string; status: string; message: string; code?: string }[];
-}
-
-/** The configured Sous server: builds of pushed tags live only there. */
-async function server(client: ServerClient | undefined): Promise<ServerClient> {
-  if (client) return client;
-  const { usageError } = await import('@sous/core');
-  throw usageError('NO_SERVER', 'builds of pushed tags are kept by the Sous server, and none is configured', {
-    hints: ['Set SOUS_SERVER=http://host:7070 and SOUS_TOKEN (a read token is enough)'],
-  });
-}
+import { type BuildDoc, buildServer } from '../../builds';
 
 export default class BuildsList extends SousCommand {
   static summary = 'List the builds the server made of pushed tags, newest first.';
@@ -47,7 +15,7 @@ export default class BuildsList extends SousCommand {
 
   async run() {
     const { flags } = await this.parseFlags(BuildsList);
-    const client = await server(await this.serverClient());
+    const client = await buildServer(await this.serverClient());
     const r = await client.request<{ builds: BuildDoc[]; total: number }>('GET', '/builds', {
       query: { repo: flags.repo, offset: flags.offset, state: flags.state, limit: String(flags.limit) },
     });

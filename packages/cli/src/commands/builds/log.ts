@@ -1,17 +1,8 @@
 import { Args, Flags } from '@oclif/core';
 import { SousCommand } from '../../base';
-import type { ServerClient } from '@sous/core';
+import { buildServer } from '../../builds';
 
 const FINAL = ['built', 'skipped', 'failed', 'cancelled'];
-
-/** The configured Sous server: builds of pushed tags live only there. */
-async function server(client: ServerClient | undefined): Promise<ServerClient> {
-  if (client) return client;
-  const { usageError } = await import('@sous/core');
-  throw usageError('NO_SERVER', 'builds of pushed tags are kept by the Sous server, and none is configured', {
-    hints: ['Set SOUS_SERVER=http://host:7070 and SOUS_TOKEN (a read token is enough)'],
-  });
-}
 
 export default class BuildsLog extends SousCommand {
   static summary = "Print a build's log: its phases, the builder's progress, and how it ended.";
@@ -23,7 +14,7 @@ export default class BuildsLog extends SousCommand {
 
   async run() {
     const { args, flags } = await this.parseFlags(BuildsLog);
-    const client = await server(await this.serverClient());
+    const client = await buildServer(await this.serverClient());
     const path = `/builds/${encodeURIComponent(args.id)}/log`;
     let offset = 0;
     let all = '';
