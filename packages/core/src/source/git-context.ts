@@ -43,30 +43,25 @@ export async function readSourceContext(req: SourceRequest): Promise<SourceConte
       hints: ['Run sous from a clone of your application, or `git init` and commit it first'],
     });
   }
-  const head = await out(root, ['rev-parse', '-q', '--verify', 'HEAD^{commit}']);
+  // Each git call is a process: the independent ones run at once, in three rounds instead of a dozen steps.
+  const [head, remotes, found] = await Promise.all([
+    out(root, ['rev-parse', '-q', '--verify', 'HEAD^{commit}']),
+    out(root, ['remote']),
+    req.tag ? resolveTag(root, req.tag) : undefined,
+  ]);
   if (!head) {
     throw usageError('NO_COMMITS', `the repository at ${root} has no commits yet`, { hints: ['Commit your sources, then tag the commit: git tag 0.1.0'] });
   }
   const advisories: string[] = [];
   const offset = req.offset ?? path.relative(root, dir).split(path.sep).join('/');
-  const remoteName = (await out(root, ['remote']))?.split('\n').filter(Boolean);
+  const remoteName = remotes?.split('\n').filter(Boolean);
   const remote = remoteName?.includes('origin') ? 'origin' : remoteName?.[0];
-  const remoteURL = remote ? await out(root, ['remote', 'get-url', remote]) : undefined;
-  let repo = req.repo;
-  if (!repo) {
-    if (remoteURL) repo = normalizeRepoURL(remoteURL);
-    else {
-      advisories.push(ADVISORIES.noRepository);
-      repo = normalizeRepoURL(root);
-    }
-  }
 
   let revision = head;
   let version: string | undefined;
   let tag: string | undefined;
   if (req.tag) {
     parseVersion(req.tag);
-    const found = await resolveTag(root, req.tag);
     if (!found) {
       throw usageError('TAG_NOT_FOUND', `tag ${JSON.stringify(req.tag)} does not exist in ${root}`, {
         hints: [`Create it on the commit to build: git tag ${req.tag} && git push origin ${req.tag}`, 'List the tags: git tag --list'],
@@ -76,7 +71,27 @@ export async function readSourceContext(req: SourceRequest): Promise<SourceConte
     version = parseVersion(found.name).raw;
     revision = found.commit;
   }
-  const tagsOnRevision = ((await out(root, ['tag', '--points-at', revision])) ?? '').split('\n').filter((t) => t && isSemver(t));
+  const cleanCheckout = Boolean(req.tag);
+  const [remoteURL, pointing, dirtyOut, contains, info, givenTagger] = await Promise.all([
+    remote ? out(root, ['remote', 'get-url', remote]) : undefined,
+    out(root, ['tag', '--points-at', revision]),
+    // A clean checkout of a tag is never dirty, whatever the working tree holds.
+    cleanCheckout ? undefined : out(root, ['status', '--porcelain', '--untracked-files=normal', '--', offset || '.']),
+    // Only what git already knows locally: a remote-tracking branch holds the revision.
+    remote ? out(root, ['branch', '-r', '--contains', revision]) : undefined,
+    out(root, ['show', '-s', '--format=%cI%x1f%an%x1f%ae', revision]),
+    tag ? tagAuthor(root, tag) : undefined,
+  ]);
+  let repo = req.repo;
+  if (!repo) {
+    if (remoteURL) repo = normalizeRepoURL(remoteURL);
+    else {
+      advisories.push(ADVISORIES.noRepository);
+      repo = normalizeRepoURL(root);
+    }
+  }
+
+  const tagsOnRevision = (pointing ?? '').split('\n').filter((t) => t && isSemver(t));
   if (!req.tag) {
     if (tagsOnRevision.length) {
       const best = tagsOnRevision.map((t) => ({ t, v: parseVersion(t) })).sort((a, b) => b.v.semver.compare(a.v.semver))[0];
@@ -89,24 +104,17 @@ export async function readSourceContext(req: SourceRequest): Promise<SourceConte
     advisories.push(ADVISORIES.tagMismatch);
   }
 
-  const cleanCheckout = Boolean(req.tag);
-  const dirtyOut = await out(root, ['status', '--porcelain', '--untracked-files=normal', '--', offset || '.']);
   const dirty = !cleanCheckout && Boolean(dirtyOut);
   if (dirty) advisories.push(ADVISORIES.dirtyWorkspace);
   if (!cleanCheckout && req.tag === undefined && tag && revision !== head) advisories.push(ADVISORIES.tagNotHead);
 
-  let pushed = false;
-  if (remote) {
-    // Only what git already knows locally: a remote-tracking branch holds the revision.
-    pushed = Boolean(await out(root, ['branch', '-r', '--contains', revision]));
-  }
+  const pushed = Boolean(contains);
   if (!pushed && !advisories.includes(ADVISORIES.noRepository)) advisories.push(ADVISORIES.unpushedRevision);
   if (req.dev) advisories.push(ADVISORIES.developerBuild);
 
-  const info = (await out(root, ['show', '-s', '--format=%cI%x1f%an%x1f%ae', revision])) ?? '';
-  const [commitTime, name, email] = info.split('\x1f');
+  const [commitTime, name, email] = (info ?? '').split('\x1f');
   // The person to tell about a tag build is whoever made the tag, when the tag says so.
-  const tagger = tag ? await tagAuthor(root, tag) : undefined;
+  const tagger = req.tag ? givenTagger : tag ? await tagAuthor(root, tag) : undefined;
   if (!/^[0-9a-f]{40}$/.test(revision)) throw failure('BOGUS_REVISION', `git gave a revision that is not a commit id: ${revision}`);
   return {
     repo,
