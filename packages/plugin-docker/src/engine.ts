@@ -1,4 +1,5 @@
 import * as fs from 'node:fs';
+import Module from 'node:module';
 import * as path from 'node:path';
 import type Dockerode from 'dockerode';
 import { failure, isSousError, type SousError } from '@sous/core';
@@ -52,6 +53,47 @@ function badHost(host: string): SousError {
 const clients = new Map<string, Dockerode>();
 
 /**
+ * Puts a stand-in for a module that exports one function into the module
+ * cache: the module itself loads on the first call.
+ */
+function deferModule(file: string): void {
+  const cache = require.cache;
+  if (cache[file] || !fs.existsSync(file)) return;
+  let real: ((...a: unknown[]) => unknown) | undefined;
+  const stub = new Module(file);
+  stub.filename = file;
+  stub.loaded = true;
+  stub.exports = function deferred(this: unknown, ...a: unknown[]) {
+    if (!real) {
+      delete cache[file];
+      // eslint-disable-next-line @typescript-eslint/no-require-imports
+      real = require(file) as (...a: unknown[]) => unknown;
+    }
+    return real.apply(this, a);
+  };
+  cache[file] = stub;
+}
+
+/**
+ * dockerode loads ssh2 (for ssh:// engines) and gRPC (for its own BuildKit
+ * sessions, which Sous does not use: session.ts is its own) as it loads,
+ * about 60 ms of every process that reaches an engine. Each comes through a
+ * module exporting one function, deferred until called.
+ */
+function loadDockerode(): typeof Dockerode {
+  try {
+    const dockerode = path.dirname(require.resolve('dockerode/package.json'));
+    const modem = path.dirname(require.resolve('docker-modem/package.json', { paths: [dockerode] }));
+    deferModule(path.join(dockerode, 'lib/session.js'));
+    deferModule(path.join(modem, 'lib/ssh.js'));
+  } catch {
+    // A layout other than the one these versions have: load everything as usual.
+  }
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  return require('dockerode') as typeof Dockerode;
+}
+
+/**
  * A Dockerode client for the engine at `hostOrConfig` (see {@link resolveDockerHost}).
  * Clients are shared per address, so connections are reused across plugins.
  */
@@ -59,9 +101,8 @@ export function connectEngine(hostOrConfig?: EngineAddress): Dockerode {
   const host = resolveDockerHost(hostOrConfig);
   let client = clients.get(host);
   if (!client) {
-    // Loaded on first use: dockerode brings ssh2 and gRPC along, too much for commands that never reach an engine.
-    // eslint-disable-next-line @typescript-eslint/no-require-imports
-    const Engine = require('dockerode') as typeof Dockerode;
+    // Loaded on first use: dockerode is too much for commands that never reach an engine.
+    const Engine = loadDockerode();
     client = new Engine(engineOptions(host, process.env));
     clients.set(host, client);
   }
