@@ -83,8 +83,17 @@ export interface PollOutcome {
 }
 
 /**
+ * The first gap between polls; each next one doubles up to the interval. A
+ * process usually listens some tens of milliseconds after its container
+ * starts, so the first answer is caught within a few milliseconds, not up to
+ * a whole interval late.
+ */
+const FIRST_GAP_MS = 5;
+
+/**
  * Polls the service until it answers (`until: 'answer'`) or answers 2xx
- * (`until: 'ready'`), the deadline passes, or `stop()` returns true.
+ * (`until: 'ready'`), the deadline passes, or `stop()` returns true; polls
+ * come at most `intervalMs` apart.
  */
 export async function poll(
   req: HttpRequest,
@@ -123,7 +132,8 @@ export async function poll(
       out.lastError = describeError(e);
     }
     if (Date.now() >= opts.deadline) return out;
-    const wait = Math.min(opts.intervalMs, Math.max(0, opts.deadline - Date.now()));
+    const gap = Math.min(opts.intervalMs, FIRST_GAP_MS * 2 ** (out.tries - 1));
+    const wait = Math.min(gap, Math.max(0, opts.deadline - Date.now()));
     await Promise.race([new Promise((r) => setTimeout(r, wait)), opts.wake]);
   }
 }

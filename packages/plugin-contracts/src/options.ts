@@ -48,7 +48,7 @@ export interface ContractsOptions {
   gracePeriod?: number;
   /** Seconds a worker must stay up after starting; default 2. */
   settlePeriod?: number;
-  /** Milliseconds between readiness polls; default 50. */
+  /** Milliseconds between readiness polls at most (the first come sooner); default 50. */
   pollIntervalMs?: number;
   /** How many of the container's last log lines a failed result carries; default 30. */
   logLines?: number;
