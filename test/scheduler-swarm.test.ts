@@ -53,6 +53,17 @@ async function served(name = NAME): Promise<string[]> {
   return out.sort();
 }
 
+/** What serves once swarm has finished replacing tasks (a rollback starts the old version's task before the last one stops). */
+async function servedOnce(count: number, name = NAME): Promise<string[]> {
+  const end = Date.now() + 20_000;
+  let got = await served(name);
+  while (got.length !== count && Date.now() < end) {
+    await new Promise((r) => setTimeout(r, 250));
+    got = await served(name);
+  }
+  return got;
+}
+
 const plugin = () => new SwarmSchedulerPlugin({ updateMonitorSeconds: 1, stopGraceSeconds: 2, settleMs: 500, clusters: { guarded: { healthcheck: 'wget' } } });
 
 beforeAll(async () => {
@@ -145,7 +156,7 @@ describe('swarm scheduler', () => {
     expect(o.message).toMatch(/exit code 3/);
     expect(o.message).toContain('boom: the app cannot start');
     expect(service()!.Spec.TaskTemplate.ContainerSpec.Image).toBe(apps.v2.ref);
-    expect(await served()).toEqual(['app 2.0.0', 'app 2.0.0']);
+    expect(await servedOnce(2)).toEqual(['app 2.0.0', 'app 2.0.0']);
     const { actual } = await w.rectifier.plan();
     expect(actual.find((d) => d.id === ID)!.spec.Version).toBe('2.0.0');
   });
