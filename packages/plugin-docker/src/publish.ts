@@ -52,26 +52,31 @@ export async function pushTag(docker: Dockerode, ref: string, onProgress?: (p: P
 /**
  * Pushes every tag of the built image, then asks the registry for each tag's
  * digest: it must be the one the engine pushed. Sets the artifact's digest
- * and its `name@digest` reference. The tags are pushed at once: the engine
- * sends each layer once, and the second tag costs only its manifest.
+ * and its `name@digest` reference. The tags are pushed one after the other
+ * (a registry can fail two pushes of the same layers at once), and each is
+ * confirmed while the next one pushes.
  */
 export async function publishImage(docker: Dockerode, artifact: Artifact, onProgress?: (p: Progress) => void): Promise<void> {
   const { image } = artifact;
   if (!image.tags.length) throw failure('NOTHING_TO_PUSH', `the image ${image.name} has no tags to push`);
   // A process's first fetch loads its HTTP client, some 25 ms: while the engine pushes, not after.
   void fetch('data:,').then((r) => r.arrayBuffer(), () => undefined);
-  const pushes = image.tags.map(async (ref) => {
-    const pushed = await pushTag(docker, ref, onProgress);
-    const repo = repositoryOf(ref);
-    return { ref, pushed, served: await registryDigest(repo, ref.slice(repo.length + 1)) };
-  });
-  // Every push ends before anything is reported, so a failure leaves no push still running.
-  const settled = await Promise.allSettled(pushes);
-  const failed = settled.find((s): s is PromiseRejectedResult => s.status === 'rejected');
-  if (failed) throw failed.reason;
+  const confirmations: Promise<{ ref: string; pushed: string; served: string }>[] = [];
+  try {
+    for (const ref of image.tags) {
+      const pushed = await pushTag(docker, ref, onProgress);
+      const repo = repositoryOf(ref);
+      const confirmed = registryDigest(repo, ref.slice(repo.length + 1)).then((served) => ({ ref, pushed, served }));
+      confirmed.catch(() => undefined);
+      confirmations.push(confirmed);
+    }
+  } finally {
+    // Nothing is reported while a confirmation is still under way.
+    await Promise.allSettled(confirmations);
+  }
   let digest: string | undefined;
-  for (const s of settled as PromiseFulfilledResult<{ ref: string; pushed: string; served: string }>[]) {
-    const { ref, pushed, served } = s.value;
+  for (const confirmed of confirmations) {
+    const { ref, pushed, served } = await confirmed;
     if (served !== pushed || (digest && digest !== pushed)) {
       throw failure('DIGEST_MISMATCH', `the registry serves ${ref} as ${served}, but the engine pushed ${pushed}${digest && digest !== pushed ? ` (and ${digest} for another tag)` : ''}`, {
         hints: ['Something else is pushing to the same name, or the registry rewrites manifests: push again, and check who else writes there'],
