@@ -1,3 +1,4 @@
+import * as crypto from 'node:crypto';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import type { ErrorObject, ValidateFunction } from 'ajv';
@@ -23,6 +24,9 @@ export function loadSchema(name: SchemaName): Record<string, unknown> {
   return JSON.parse(fs.readFileSync(path.join(schemaDir(), `${name}.schema.json`), 'utf8')) as Record<string, unknown>;
 }
 
+/** How every schema is compiled, here and ahead of time by scripts/compile-validators.js (which must use the same). */
+export const AJV_OPTIONS = Object.freeze({ allErrors: true, coerceTypes: true, verbose: true, strict: false });
+
 type AjvInstance = import('ajv').default;
 let ajvInstance: AjvInstance | undefined;
 const compiled = new Map<string, ValidateFunction>();
@@ -32,7 +36,7 @@ function ajv(): AjvInstance {
   // Loaded lazily: most CLI invocations never validate anything.
   // eslint-disable-next-line @typescript-eslint/no-require-imports
   const Ajv = require('ajv').default as typeof import('ajv').default;
-  const a = new Ajv({ allErrors: true, coerceTypes: true, verbose: true, strict: false });
+  const a = new Ajv({ ...AJV_OPTIONS });
   for (const f of fs.readdirSync(schemaDir())) {
     if (!f.endsWith('.schema.json')) continue;
     const schema = JSON.parse(fs.readFileSync(path.join(schemaDir(), f), 'utf8')) as { $id?: string };
@@ -42,10 +46,39 @@ function ajv(): AjvInstance {
   return a;
 }
 
+const precompiledModules = new Map<string, Record<string, ValidateFunction> | null>();
+
+/**
+ * The validator the build compiled ahead of time (scripts/compile-validators.js,
+ * with the options above), when it was made from the schema as it is now:
+ * loading it costs a few milliseconds where compiling costs tens.
+ */
+function precompiled(name: SchemaName, pointer: string): ValidateFunction | undefined {
+  let mod = precompiledModules.get(name);
+  if (mod === undefined) {
+    mod = null;
+    try {
+      const file = path.join(schemaDir(), 'validators', `${name}.js`);
+      if (fs.existsSync(file)) {
+        // eslint-disable-next-line @typescript-eslint/no-require-imports
+        const m = require(file) as Record<string, ValidateFunction> & { schemaHash?: unknown };
+        const text = fs.readFileSync(path.join(schemaDir(), `${name}.schema.json`));
+        if (m.schemaHash === crypto.createHash('sha256').update(text).digest('hex')) mod = m;
+      }
+    } catch {
+      mod = null;
+    }
+    precompiledModules.set(name, mod);
+  }
+  const v = mod?.[`#${pointer}`];
+  return typeof v === 'function' ? v : undefined;
+}
+
 export function validatorFor(name: SchemaName, pointer = ''): ValidateFunction {
   const key = `${name}#${pointer}`;
-  let v = compiled.get(key);
-  if (!v) {
+  let v = compiled.get(key) ?? precompiled(name, pointer);
+  if (v) compiled.set(key, v);
+  else {
     const id = `https://sous.dev/schemas/${name}.schema.json${pointer ? '#' + pointer : ''}`;
     const found = ajv().getSchema(id);
     if (!found) throw new SousError('SCHEMA_UNKNOWN', `no schema ${key}`);
