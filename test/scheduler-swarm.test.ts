@@ -156,7 +156,10 @@ describe('swarm scheduler', () => {
     expect(o.message).toMatch(/exit code 3/);
     expect(o.message).toContain('boom: the app cannot start');
     expect(service()!.Spec.TaskTemplate.ContainerSpec.Image).toBe(apps.v2.ref);
-    expect(await servedOnce(2)).toEqual(['app 2.0.0', 'app 2.0.0']);
+    // Swarm's start-first rollback can keep one surplus task of the old version for a while: what matters is that only the old version serves.
+    const serving = await servedOnce(2);
+    expect(serving.length).toBeGreaterThanOrEqual(2);
+    expect(new Set(serving)).toEqual(new Set(['app 2.0.0']));
     const { actual } = await w.rectifier.plan();
     expect(actual.find((d) => d.id === ID)!.spec.Version).toBe('2.0.0');
   });
