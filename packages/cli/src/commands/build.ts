@@ -23,19 +23,26 @@ export default class Build extends SousCommand {
 
   async run() {
     const { flags, args } = await this.parseFlags(Build);
-    const { build, STAGE } = await import('@sous/core');
-    const { renderContractResults } = await import('@sous/plugin-contracts');
+    const { build, readSourceContext, STAGE } = await import('@sous/core');
     const path = await import('node:path');
     const dir = path.resolve(args.path);
     process.chdir(dir);
+    // The git facts need no config: reading them overlaps loading it and the plugins.
+    const source = readSourceContext({ dir, tag: flags.tag, dev: flags.dev });
+    source.catch(() => undefined);
     const config = await this.config_();
+    const backend = this.backend();
+    backend.catch(() => undefined);
     const sous = createSous(config, this.logger());
     const ui = taskList(process.stderr, this.jsonEnabled());
     // The contract results, as the last tap sees them, shown under the test phase.
     let contracts: import('@sous/core').ContractResult[] = [];
     sous.hooks.testImage.tap({ name: 'sous:cli', stage: STAGE.ENFORCE }, (report) => void (contracts = report.results));
     const showContracts = () => {
-      if (contracts.length && !this.jsonEnabled()) process.stderr.write(renderContractResults(contracts, { tty: process.stderr.isTTY, columns: process.stderr.columns }));
+      if (!contracts.length || this.jsonEnabled()) return;
+      // eslint-disable-next-line @typescript-eslint/no-require-imports
+      const { renderContractResults } = require('@sous/plugin-contracts') as typeof import('@sous/plugin-contracts');
+      process.stderr.write(renderContractResults(contracts, { tty: process.stderr.isTTY, columns: process.stderr.columns }));
     };
     try {
       const r = await build(sous, {
@@ -44,8 +51,9 @@ export default class Build extends SousCommand {
         dev: flags.dev,
         strict: flags.strict,
         force: flags.force,
-        backend: await this.backend(),
+        backend: await backend,
         user: await this.user(),
+        source,
         observer: {
           phase: (p, s, d) => {
             ui.phase(p, s, d);

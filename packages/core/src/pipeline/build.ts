@@ -4,6 +4,7 @@ import { failure, isSousError, SousError, toSousError, usageError } from '../err
 import type { Sous } from '../hooks/sous';
 import type { StateBackend } from '../ops/backend';
 import type { User } from '../gdm/store';
+import type { State } from '../gdm/state';
 import { formatSourceLocation, type SourceLocation } from '../model/ids';
 import { parseVersion } from '../model/version';
 import type { ArtifactRecord, Manifest } from '../model/types';
@@ -38,6 +39,12 @@ export interface BuildOptions {
   backend: StateBackend;
   user: User;
   observer?: BuildObserver;
+  /**
+   * The git facts of `dir`, when the caller started reading them already
+   * (`readSourceContext` with the same dir, tag, dev and repo), so that the
+   * reading overlaps the caller's own start-up.
+   */
+  source?: Promise<SourceContext>;
 }
 
 export interface BuildResult {
@@ -69,8 +76,7 @@ function emptyPlan(stack: string, dir: string): BuildPlan {
 }
 
 /** The manifests of this source location (any flavor): they say the kind and the target clusters. */
-async function manifestsOf(backend: StateBackend, sl: SourceLocation): Promise<Manifest[]> {
-  const state = await backend.read();
+function manifestsOf(state: State, sl: SourceLocation): Manifest[] {
   const src = formatSourceLocation(sl);
   return [...state.manifests.values()].map((m) => m.manifest).filter((m) => m.Source === src);
 }
@@ -117,9 +123,16 @@ export async function build(sous: Sous, opts: BuildOptions): Promise<BuildResult
 
   let ctx: SourceContext | undefined;
   let disposeCheckout: (() => Promise<void>) | undefined;
+  let disposing: Promise<void> | undefined;
+  // Started ahead of the phase that needs them, awaited there; a build that fails before must not leave them unhandled.
+  const ahead: Promise<unknown>[] = [];
+  const early = <T>(p: Promise<T>): Promise<T> => {
+    ahead.push(p.catch(() => undefined));
+    return p;
+  };
   try {
     begin('source');
-    const base = await readSourceContext({ dir: opts.dir, tag: opts.tag, dev: opts.dev, repo: opts.repo });
+    const base = await (opts.source ?? readSourceContext({ dir: opts.dir, tag: opts.tag, dev: opts.dev, repo: opts.repo }));
     ctx = await sous.hooks.sourceContext.promise(base, { dir: opts.dir, tag: opts.tag, dev: opts.dev, repo: opts.repo });
     let version = ctx.version;
     if (!version) {
@@ -162,6 +175,10 @@ export async function build(sous: Sous, opts: BuildOptions): Promise<BuildResult
         };
       }
     }
+    // One snapshot of the state serves the whole build (manifests, registry, clusters); the record reads its own.
+    const stateRead = early(opts.backend.read());
+    const artifactsRead = early(opts.backend.artifacts(sl));
+    const treeId = early(sourceTreeId(ctx));
     let buildRoot = ctx.rootDir;
     if (ctx.cleanCheckout) {
       const co = await checkoutRevision(ctx);
@@ -169,7 +186,8 @@ export async function build(sous: Sous, opts: BuildOptions): Promise<BuildResult
       buildRoot = co.dir;
     }
     const ws: Workspace = { dir: path.join(buildRoot, ctx.offset), context: ctx, config: sous.config };
-    const manifests = await manifestsOf(opts.backend, sl);
+    const state = await stateRead;
+    const manifests = manifestsOf(state, sl);
     const who = ctx.author ?? opts.user;
     const manifestID = formatSourceLocation(sl);
     await emitEvent(sous, { type: 'build.started', manifestID, version: versionTag, source: eventSource(ctx), user: who, advisories: ctx.advisories });
@@ -195,25 +213,30 @@ export async function build(sous: Sous, opts: BuildOptions): Promise<BuildResult
     if (declared.has('APP_VERSION')) plan.buildArgs.APP_VERSION = versionTag;
     if (declared.has('APP_REVISION')) plan.buildArgs.APP_REVISION = ctx.revision;
     plan = await sous.hooks.finalizePlan.promise(plan, ws);
-    const contentKey = contentKeyOf(await sourceTreeId(ctx.cleanCheckout ? { ...ctx, rootDir: ctx.rootDir } : ctx), plan);
+    const contentKey = contentKeyOf(await treeId, plan);
     plan.labels = { ...plan.labels, ...imageLabels(ctx, versionTag, { [SOUS_LABELS.contentKey]: contentKey, [SOUS_LABELS.stack]: stack }) };
-    const registry = sous.config.registry || (await opts.backend.read()).defs.DockerRepo || '';
+    const registry = sous.config.registry || state.defs.DockerRepo || '';
     const name = imageName(registry, ctx.repo, ctx.offset);
     const tags = imageTags(name, versionTag, ctx.revision);
     end(`${stack} stack → ${name}`);
 
     begin('build');
-    const artifacts = await opts.backend.artifacts(sl);
+    const artifacts = await artifactsRead;
     const hit = await sous.hooks.cacheLookup.promise({ contentKey, workspace: ws, plan, tags, artifacts });
     const buildPlan = hit?.cachedFrom ? relabelPlan(plan, hit.cachedFrom) : plan;
     const image = await sous.hooks.buildImage.promise({ workspace: ws, plan: buildPlan, tags, contentKey, onProgress: obs.progress });
     if (!image) throw failure('NO_BUILDER', 'no builder plugin took the build', { hints: ['The docker plugin builds images: is it in the config plugins?'] });
     if (hit?.cachedFrom) image.cachedFrom = hit.cachedFrom;
+    // The checkout has served its purpose (the context is sent): it goes while the contracts run.
+    if (disposeCheckout) {
+      disposing = disposeCheckout().catch(() => undefined);
+      disposeCheckout = undefined;
+    }
     end(hit?.cachedFrom ? `reused ${hit.cachedFrom}` : image.id.slice(0, 19));
 
     begin('test');
     const kind = manifests[0]?.Kind ?? 'http-service';
-    const report: ContractReport = { image, kind, manifest: manifests[0], clusters: (await opts.backend.read()).defs.Clusters ?? {}, results: [] };
+    const report: ContractReport = { image, kind, manifest: manifests[0], clusters: state.defs.Clusters ?? {}, results: [] };
     await sous.hooks.testImage.promise(report);
     const failed = report.results.filter((r) => r.status === 'failed');
     if (failed.length) {
@@ -234,7 +257,7 @@ export async function build(sous: Sous, opts: BuildOptions): Promise<BuildResult
     end(report.results.length ? `${report.results.length} contract(s): ${report.results.map((r) => `${r.name} ${r.status}`).join(', ')}` : 'no contracts');
 
     begin('publish');
-    const clusters = (await opts.backend.read()).defs.Clusters ?? {};
+    const clusters = state.defs.Clusters ?? {};
     const targetNames = [...new Set(manifests.flatMap((m) => Object.keys(m.Deployments ?? {})))].sort();
     const targets = targetNames.map((c) => ({ cluster: c, registry: clusters[c]?.Registry || undefined }));
     const artifact: Artifact = { source: ctx, image, reference: '', digest: '', contracts: report.results, precache: {}, manifest: manifests[0], targets, timings: timings as Record<string, number> };
@@ -332,6 +355,8 @@ export async function build(sous: Sous, opts: BuildOptions): Promise<BuildResult
     throw se;
   } finally {
     if (disposeCheckout) await disposeCheckout().catch(() => undefined);
+    await disposing;
+    await Promise.all(ahead);
   }
 }
 
