@@ -23,7 +23,7 @@ export default class Build extends SousCommand {
 
   async run() {
     const { flags, args } = await this.parseFlags(Build);
-    const { build, readSourceContext, STAGE } = await import('@sous/core');
+    const { build, findBuilt, parseVersion, readSourceContext, STAGE } = await import('@sous/core');
     const path = await import('node:path');
     const dir = path.resolve(args.path);
     process.chdir(dir);
@@ -33,8 +33,16 @@ export default class Build extends SousCommand {
     const config = await this.config_();
     const backend = this.backend();
     backend.catch(() => undefined);
-    const sous = createSous(config, this.logger());
     const ui = taskList(process.stderr, this.jsonEnabled());
+    // A version built before is answered without loading the build's plugins at all.
+    const known = !flags.force && !flags.dev ? await source.then(async (ctx) => (ctx.version ? findBuilt(await backend, ctx, parseVersion(ctx.version).raw) : undefined), () => undefined) : undefined;
+    if (known) {
+      ui.phase('source', 'done', 'already built');
+      ui.close();
+      this.log(`${known.source} ${known.version} was already built: ${known.reference} (use --force to build it again)`);
+      return known;
+    }
+    const sous = createSous(config, this.logger());
     // The contract results, as the last tap sees them, shown under the test phase.
     let contracts: import('@sous/core').ContractResult[] = [];
     sous.hooks.testImage.tap({ name: 'sous:cli', stage: STAGE.ENFORCE }, (report) => void (contracts = report.results));

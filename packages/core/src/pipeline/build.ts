@@ -105,6 +105,32 @@ function knownStacks(sous: Sous): string[] {
  * digest → signature → pre-cache → artifact record → `artifact.ready`.
  * A failure at any phase records nothing and is announced as `build.failed`.
  */
+/**
+ * The result of a build that need not run: the version was built and
+ * recorded before. Undefined when it was not.
+ */
+export async function findBuilt(backend: StateBackend, ctx: SourceContext, versionTag: string, timings: Partial<Record<BuildPhase, number>> = {}): Promise<BuildResult | undefined> {
+  const existing = await backend.artifact({ repo: ctx.repo, dir: ctx.offset }, versionTag);
+  if (!existing) return undefined;
+  return {
+    status: 'already-built',
+    source: existing.Source,
+    version: existing.Version,
+    revision: existing.Revision ?? ctx.revision,
+    image: existing.Image,
+    reference: `${existing.Image}@${existing.Digest}`,
+    digest: existing.Digest,
+    tags: existing.Tags ?? [],
+    stack: existing.Stack,
+    advisories: existing.Advisories ?? [],
+    contentKey: existing.ContentKey,
+    contracts: existing.Contracts,
+    signature: existing.Signature,
+    precache: existing.Precache,
+    timings,
+  };
+}
+
 export async function build(sous: Sous, opts: BuildOptions): Promise<BuildResult> {
   const obs = opts.observer ?? {};
   const timings: Partial<Record<BuildPhase, number>> = {};
@@ -152,27 +178,11 @@ export async function build(sous: Sous, opts: BuildOptions): Promise<BuildResult
     const sl: SourceLocation = { repo: ctx.repo, dir: ctx.offset };
     const versionTag = parseVersion(version).raw;
     if (!opts.force) {
-      const existing = await opts.backend.artifact(sl, versionTag);
-      if (existing) {
+      const done = await findBuilt(opts.backend, ctx, versionTag, timings);
+      if (done) {
         end('already built');
         for (const p of BUILD_PHASES.slice(1)) skip(p, 'already built');
-        return {
-          status: 'already-built',
-          source: existing.Source,
-          version: existing.Version,
-          revision: existing.Revision ?? ctx.revision,
-          image: existing.Image,
-          reference: `${existing.Image}@${existing.Digest}`,
-          digest: existing.Digest,
-          tags: existing.Tags ?? [],
-          stack: existing.Stack,
-          advisories: existing.Advisories ?? [],
-          contentKey: existing.ContentKey,
-          contracts: existing.Contracts,
-          signature: existing.Signature,
-          precache: existing.Precache,
-          timings,
-        };
+        return done;
       }
     }
     // One snapshot of the state serves the whole build (manifests, registry, clusters); the record reads its own.
