@@ -27,20 +27,8 @@ const DOCKER_CLI = fs.existsSync('/usr/bin/docker') ? '/usr/bin/docker' : 'docke
  * @property {() => Promise<void>} destroy stops dockerd and removes its data, bridges and directories
  */
 
-function ping(socket) {
-  return new Promise((resolve) => {
-    const req = http.request({ socketPath: socket, path: '/_ping', timeout: 1000 }, (res) => {
-      res.resume();
-      resolve(res.statusCode === 200);
-    });
-    req.on('error', () => resolve(false));
-    req.on('timeout', () => {
-      req.destroy();
-      resolve(false);
-    });
-    req.end();
-  });
-}
+// The same readiness check the shared engine uses.
+const { pingSocket: ping } = require('../../scripts/local-engine.js');
 
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 
