@@ -9,7 +9,6 @@
  */
 'use strict';
 const fs = require('node:fs');
-const http = require('node:http');
 const path = require('node:path');
 const { execFileSync, spawn } = require('node:child_process');
 
