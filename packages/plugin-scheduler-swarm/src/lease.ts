@@ -22,7 +22,8 @@ export class ConfigLease implements Lease {
 
   private constructor(
     private readonly engine: Engine,
-    private readonly name: string,
+    /** The swarm config that is the lease. */
+    readonly name: string,
     private readonly who: HolderIdentity,
     private readonly ttlMs: number,
     private version: number,

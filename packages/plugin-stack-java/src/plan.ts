@@ -1,4 +1,4 @@
-import { CA_CONTEXT_FILE, argLines, bindMount, envLines, execForm, imageRef, readExtraFiles, renderTemplate, tidyDockerfile, usageError, type BuildPlan, type CaBundle } from '@sous/core';
+import { argLines, bindMount, envLines, execForm, imageRef, readExtraFiles, renderTemplate, tidyDockerfile, usageError, type BuildPlan, type CaBundle } from '@sous/core';
 import type { JavaProject } from './project';
 import { JAVA_DEFAULTS, type JavaStackOptions } from './options';
 import { TRUSTSTORE_PASSWORD, jksTruststore, pemCertificates } from './truststore';
@@ -29,7 +29,7 @@ function pickJar(dir: string): string {
  * wrapper when the project has one) in a JDK builder, the jar alone on a
  * JRE run image. Extra CA certificates go into the builder's truststore only.
  */
-export function javaPlan(dir: string, project: JavaProject, opts: JavaStackOptions, ca?: CaBundle, globalArgs: Record<string, string> = {}): JavaPlan {
+export function javaPlan(_dir: string, project: JavaProject, opts: JavaStackOptions, ca?: CaBundle, globalArgs: Record<string, string> = {}): JavaPlan {
   const version = project.release ?? opts.version ?? JAVA_DEFAULTS.version;
   const maven = project.tool === 'maven';
   const builderImage = imageRef(opts.builderImage ?? opts.baseImage ?? (maven ? JAVA_DEFAULTS.mavenImage : JAVA_DEFAULTS.gradleImage), version);
