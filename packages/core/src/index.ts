@@ -28,6 +28,7 @@ export * from './templates';
 export * from './pipeline/image';
 export * from './pipeline/ca';
 export * from './pipeline/stack-options';
+export * from './pipeline/stack-plugin';
 export * from './pipeline/build';
 export { checkoutRevision, sourceTreeId } from './pipeline/source';
 export * from './rectify/diff';

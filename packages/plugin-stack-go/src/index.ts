@@ -1,6 +1,6 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { checkStackOptions, collectCaCerts, mergePlan, resolveStackOptions, type Sous, type SousPlugin } from '@sous/core';
+import { StackPlugin, type BuildPlan, type CaBundle, type Workspace } from '@sous/core';
 import { GO_OPTION_SPEC, type GoStackOptions } from './options';
 import { goPlan } from './plan';
 
@@ -12,23 +12,19 @@ export { mainPackage, readGoMod, type GoMod } from './gomod';
  * The go stack: a module (go.mod) is built with the go version it names into
  * a static binary, which alone goes onto a minimal run image as a non-root user.
  */
-export class GoStackPlugin implements SousPlugin {
+export class GoStackPlugin extends StackPlugin<GoStackOptions> {
   static readonly PLUGIN_NAME = 'sous:stack-go';
   static readonly STACK = 'go';
   readonly name = GoStackPlugin.PLUGIN_NAME;
+  readonly stack = GoStackPlugin.STACK;
+  protected readonly spec = GO_OPTION_SPEC;
 
-  constructor(private readonly opts: GoStackOptions = {}) {}
+  protected detect(dir: string): boolean {
+    return fs.existsSync(path.join(dir, 'go.mod'));
+  }
 
-  apply(sous: Sous): void {
-    const stack = GoStackPlugin.STACK;
-    sous.hooks.validate.tap(this.name, (config, report) => {
-      report.errors.push(...checkStackOptions(stack, GO_OPTION_SPEC, this.opts, 'the goStack() options'), ...checkStackOptions(stack, GO_OPTION_SPEC, config.stacks[stack], 'the configuration'));
-    });
-    sous.hooks.detectStack.tapPromise(this.name, async (ws) => (fs.existsSync(path.join(ws.dir, 'go.mod')) ? stack : undefined));
-    sous.hooks.buildPlan.for(stack).tapPromise(this.name, async (plan, ws) => {
-      const opts = resolveStackOptions(stack, GO_OPTION_SPEC, this.opts, ws.config);
-      return mergePlan(plan, goPlan(ws.dir, opts, collectCaCerts(ws.config), ws.config.build.args));
-    });
+  protected plan(ws: Workspace, opts: GoStackOptions, ca: CaBundle | undefined): Partial<BuildPlan> {
+    return goPlan(ws.dir, opts, ca, ws.config.build.args);
   }
 }
 

@@ -1,6 +1,6 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { checkStackOptions, collectCaCerts, mergePlan, resolveStackOptions, type Sous, type SousPlugin } from '@sous/core';
+import { StackPlugin, type BuildPlan, type CaBundle, type Workspace } from '@sous/core';
 import { NODE_OPTION_SPEC, type NodeStackOptions } from './options';
 import { nodePlan } from './plan';
 
@@ -13,23 +13,19 @@ export { detectPackageManager, nodeMajor, readPackageJson, startCommand, type Pa
  * or pnpm (by lockfile) on the node version engines.node asks for, its
  * dependencies in their own layer, and run as a non-root user.
  */
-export class NodeStackPlugin implements SousPlugin {
+export class NodeStackPlugin extends StackPlugin<NodeStackOptions> {
   static readonly PLUGIN_NAME = 'sous:stack-node';
   static readonly STACK = 'node';
   readonly name = NodeStackPlugin.PLUGIN_NAME;
+  readonly stack = NodeStackPlugin.STACK;
+  protected readonly spec = NODE_OPTION_SPEC;
 
-  constructor(private readonly opts: NodeStackOptions = {}) {}
+  protected detect(dir: string): boolean {
+    return fs.existsSync(path.join(dir, 'package.json'));
+  }
 
-  apply(sous: Sous): void {
-    const stack = NodeStackPlugin.STACK;
-    sous.hooks.validate.tap(this.name, (config, report) => {
-      report.errors.push(...checkStackOptions(stack, NODE_OPTION_SPEC, this.opts, 'the nodeStack() options'), ...checkStackOptions(stack, NODE_OPTION_SPEC, config.stacks[stack], 'the configuration'));
-    });
-    sous.hooks.detectStack.tapPromise(this.name, async (ws) => (fs.existsSync(path.join(ws.dir, 'package.json')) ? stack : undefined));
-    sous.hooks.buildPlan.for(stack).tapPromise(this.name, async (plan, ws) => {
-      const opts = resolveStackOptions(stack, NODE_OPTION_SPEC, this.opts, ws.config);
-      return mergePlan(plan, nodePlan(ws.dir, opts, collectCaCerts(ws.config), ws.config.build.args));
-    });
+  protected plan(ws: Workspace, opts: NodeStackOptions, ca: CaBundle | undefined): Partial<BuildPlan> {
+    return nodePlan(ws.dir, opts, ca, ws.config.build.args);
   }
 }
 
