@@ -119,7 +119,7 @@ export abstract class SousCommand extends Command {
 
   /** The manifest the filter flags name, defaulting repo and offset to the current git repository. */
   protected async manifestID(f: { repo?: string; offset?: string; flavor?: string; source?: string }): Promise<ManifestID> {
-    const { resolveFilters, usageError, parseSourceLocation } = await import('@sous/core');
+    const { resolveFilters, usageError, makeManifestID } = await import('@sous/core');
     const r = resolveFilters(f);
     let repo = r.repo;
     let offset = r.offset;
@@ -133,9 +133,7 @@ export abstract class SousCommand extends Command {
       repo = ctx.repo;
       if (offset === undefined) offset = ctx.offset;
     }
-    // Check the pieces the way an ID string is checked.
-    const sl = parseSourceLocation(offset ? `|${repo}|${offset}` : `|${repo}`);
-    return { source: sl, flavor: r.flavor ?? '' };
+    return makeManifestID(repo, offset ?? '', r.flavor ?? '');
   }
 
   protected logJson(json: unknown): void {

@@ -1,6 +1,6 @@
 import * as crypto from 'node:crypto';
 import type { FastifyReply, FastifyRequest } from 'fastify';
-import { isSousError, parseSourceLocation, SousError, usageError, validateOrThrow, type ManifestID } from '@sous/core';
+import { isSousError, makeManifestID, SousError, usageError, validateOrThrow, type ManifestID } from '@sous/core';
 import { allows, type Principal, type Scope } from './auth';
 import type { ServerContext } from './context';
 
@@ -95,7 +95,6 @@ export function checkPrecondition(req: FastifyRequest, current: string | undefin
   }
 }
 
-const SAFE = /^[A-Za-z0-9][A-Za-z0-9._~/-]*$/;
 
 function queryString(q: Record<string, unknown>, key: string): string | undefined {
   const v = q[key];
@@ -112,14 +111,7 @@ export function manifestIDFrom(q: Record<string, unknown>): ManifestID {
   const offset = queryString(q, 'offset') ?? '';
   const flavor = queryString(q, 'flavor') ?? '';
   if (!repo) throw usageError('MISSING_REPO', 'the repo query parameter is required', { field: 'repo', hints: ['?repo=github.com/acme/shop&offset=&flavor='] });
-  for (const [k, v] of [['repo', repo], ['offset', offset]] as const) {
-    if (v && (!SAFE.test(v) || v.split('/').some((s) => s === '..' || s === '.' || s === ''))) {
-      throw usageError('UNSAFE_PATH', `${k} ${JSON.stringify(v)} is not a plain relative path`, { field: k, hints: ['No "..", no absolute paths, no empty segments'] });
-    }
-  }
-  if (flavor && !/^[A-Za-z0-9._-]+$/.test(flavor)) throw usageError('INVALID_FLAVOR', `flavor ${JSON.stringify(flavor)} is not allowed`, { field: 'flavor', hints: ['Flavors are letters, digits, ".", "_" and "-"'] });
-  const source = parseSourceLocation(offset ? `|${repo}|${offset}` : `|${repo}`);
-  return { source, flavor };
+  return makeManifestID(repo, offset, flavor);
 }
 
 export function clusterFrom(q: Record<string, unknown>, required = true): string | undefined {

@@ -1,5 +1,5 @@
 import { usageError } from '../errors';
-import { formatManifestID, formatSourceLocation, parseManifestID, type ManifestID, type SourceLocation } from '../model/ids';
+import { checkPart, formatManifestID, formatSourceLocation, parseManifestID, type ManifestID, type SourceLocation } from '../model/ids';
 
 /**
  * Where things live in a state directory, as the original laid it out:
@@ -41,6 +41,22 @@ export function manifestPath(mid: ManifestID): string {
     });
   }
   return `${MANIFESTS_DIR}/${id}.yaml`;
+}
+
+/**
+ * A ManifestID from its parts as flags or query parameters give them: each
+ * checked as an ID part, the repo and dir as paths that stay inside the state
+ * directory, and the whole as a file name that reads back as itself.
+ */
+export function makeManifestID(repo: string, offset = '', flavor = ''): ManifestID {
+  checkPart('repo', repo, repo);
+  checkPart('offset', offset, offset);
+  checkPart('flavor', flavor, flavor);
+  checkRelativePath(repo, 'repo');
+  if (offset) checkRelativePath(offset, 'offset');
+  const id: ManifestID = { source: { repo, dir: offset }, flavor };
+  manifestPath(id);
+  return id;
 }
 
 /** The ManifestID a file under manifests/ stands for, or undefined for anything else. */
