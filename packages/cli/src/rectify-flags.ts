@@ -1,5 +1,7 @@
 import { Flags } from '@oclif/core';
 import { clusterFlag, filterFlags } from './base';
+import { createSous } from './sous';
+import type { Logger, ResolvedConfig, Rectifier, StateBackend } from '@sous/core';
 
 /** The scope of a rectify or plan: the original's filters, or --all. */
 export const scopeFlags = {
@@ -16,4 +18,10 @@ export function checkScope(flags: { repo?: string; source?: string; cluster?: st
       hints: ['sous rectify --repo github.com/acme/shop', 'sous rectify --all'],
     });
   }
+}
+
+/** The rectifier of the embedded store: the standard plugins, outcomes kept beside the state. */
+export function localRectifier(config: ResolvedConfig, logger: Logger, backend: StateBackend): Rectifier {
+  const core = require('@sous/core') as typeof import('@sous/core');
+  return new core.Rectifier(createSous(config, logger), backend, core.statusDirFor(config.stateLocation));
 }

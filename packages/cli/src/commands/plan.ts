@@ -1,7 +1,6 @@
 import { Flags } from '@oclif/core';
 import { SousCommand } from '../base';
-import { checkScope, scopeFlags } from '../rectify-flags';
-import { createSous } from '../sous';
+import { checkScope, localRectifier, scopeFlags } from '../rectify-flags';
 import { describePlan } from './rectify';
 
 export default class Plan extends SousCommand {
@@ -18,7 +17,7 @@ export default class Plan extends SousCommand {
     const server = await this.serverClient();
     const { plan } = server
       ? await core.remotePlan(server, core.resolveFilters(flags), { prune: flags.prune })
-      : await new core.Rectifier(createSous(config, this.logger()), await this.backend(), core.statusDirFor(config.stateLocation)).plan({ filters: core.resolveFilters(flags), prune: flags.prune });
+      : await localRectifier(config, this.logger(), await this.backend()).plan({ filters: core.resolveFilters(flags), prune: flags.prune });
     this.log(describePlan(plan));
     const pending = plan.actions.some((a) => a.kind !== 'report-removed');
     if (flags['exit-code'] && pending) process.exitCode = 2;

@@ -1,8 +1,7 @@
 import { Flags } from '@oclif/core';
 import { SousCommand } from '../base';
 import { durationFlag } from '../flags';
-import { checkScope, scopeFlags } from '../rectify-flags';
-import { createSous } from '../sous';
+import { checkScope, localRectifier, scopeFlags } from '../rectify-flags';
 
 export default class Rectify extends SousCommand {
   static summary = 'Make what runs on the clusters match the GDM.';
@@ -27,31 +26,38 @@ export default class Rectify extends SousCommand {
     const core = await import('@sous/core');
     const config = await this.config_();
     const server = await this.serverClient();
-    if (server) return this.viaServer(server, flags);
-    const sous = createSous(config, this.logger());
-    const backend = await this.backend();
-    const rectifier = new core.Rectifier(sous, backend, core.statusDirFor(config.stateLocation));
     const filters = core.resolveFilters(flags);
+    if (flags.watch && server) {
+      throw core.usageError('WATCH_WITH_SERVER', 'with a Sous server configured, the server rectifies continuously (sous server --autoresolver)', { hints: ['Run sous rectify without --watch to ask the servers for a pass now'] });
+    }
+    const local = server ? undefined : localRectifier(config, this.logger(), await this.backend());
     if (flags['dry-run']) {
-      const { plan } = await rectifier.plan({ filters, prune: flags.prune, force: flags.force });
+      const { plan } = local ? await local.plan({ filters, prune: flags.prune, force: flags.force }) : await core.remotePlan(server!, filters, { prune: flags.prune });
       this.log(describePlan(plan));
       return { plan };
     }
-    const print = (r: import('@sous/core').RectifyResult) => {
-      for (const e of r.plan.errors) this.logToStderr(`Warning: ${e.message} [${e.code}]`);
-      for (const h of r.plan.held) this.log(`held     ${h.action.deploymentID}: failed ${h.failures} times (${h.lastError}); --force to retry`);
-      for (const o of r.outcomes) this.log(`${o.status.padEnd(8)} ${o.action.deploymentID}: ${o.resolution} (${o.action.reason})${o.message && o.status !== 'Active' ? `: ${o.message}` : ''}`);
-      if (!r.outcomes.length && !r.plan.held.length) this.log(`Nothing to do: ${r.plan.unchanged.length} deployment(s) match.`);
-    };
-    if (!flags.watch) {
-      const r = await rectifier.run({ filters, prune: flags.prune, force: flags.force, observer: { progress: (a, p) => this.logger().debug(`${a.deploymentID}: ${p.message}`) } });
-      if (!this.jsonEnabled()) print(r);
-      const failed = r.outcomes.filter((o) => o.status === 'Failed');
-      if (failed.length) {
-        throw core.failure('RECTIFY_FAILED', `${failed.length} action(s) failed: ${failed.map((o) => o.action.deploymentID).join(', ')}`, { details: { result: r } });
-      }
-      return r;
+    if (flags.watch) return this.watch(local!, filters, flags, config);
+    const r = local
+      ? await local.run({ filters, prune: flags.prune, force: flags.force, observer: { progress: (a, p) => this.logger().debug(`${a.deploymentID}: ${p.message}`) } })
+      : await core.remoteRectify(server!, filters, { prune: flags.prune, force: flags.force });
+    this.print(r);
+    const failed = r.outcomes.filter((o) => o.status === 'Failed');
+    if (failed.length) {
+      throw core.failure('RECTIFY_FAILED', `${failed.length} action(s) failed: ${failed.map((o) => o.action.deploymentID).join(', ')}`, { details: { result: r } });
     }
+    return r;
+  }
+
+  private print(r: import('@sous/core').RectifyResult): void {
+    for (const e of r.plan.errors) this.logToStderr(`Warning: ${e.message} [${e.code}]`);
+    for (const h of r.plan.held) this.log(`held     ${h.action.deploymentID}: failed ${h.failures} times (${h.lastError}); --force to retry`);
+    for (const o of r.outcomes) this.log(`${o.status.padEnd(8)} ${o.action.deploymentID}: ${o.resolution} (${o.action.reason})${o.message && o.status !== 'Active' ? `: ${o.message}` : ''}`);
+    if (!r.outcomes.length && !r.plan.held.length) this.log(`Nothing to do: ${r.plan.unchanged.length} deployment(s) match.`);
+  }
+
+  /** Rectifies on every GDM change and on the resync interval, until SIGINT or SIGTERM. */
+  private async watch(rectifier: import('@sous/core').Rectifier, filters: import('@sous/core').ResolvedFilters, flags: { prune?: boolean; resync?: number }, config: import('@sous/core').ResolvedConfig) {
+    const core = await import('@sous/core');
     const loop = core.RectifyLoop.of(rectifier, {
       filters,
       prune: flags.prune,
@@ -60,7 +66,7 @@ export default class Rectify extends SousCommand {
         if (this.jsonEnabled()) process.stdout.write(JSON.stringify({ reason, ...r }) + '\n');
         else if (r.outcomes.length || r.plan.errors.length || r.plan.held.length) {
           this.log(`-- pass (${reason}) ${new Date().toISOString()}`);
-          print(r);
+          this.print(r);
         }
       },
       onError: (e, reason) => this.logToStderr(`rectify pass (${reason}) failed: ${(e as Error).message}`),
@@ -77,26 +83,6 @@ export default class Rectify extends SousCommand {
     await watcher.close();
     await loop.stop();
     return { passes: loop.passes };
-  }
-
-  private async viaServer(server: import('@sous/core').ServerClient, flags: { watch?: boolean; 'dry-run'?: boolean; prune?: boolean; force?: boolean; repo?: string; offset?: string; flavor?: string; source?: string; cluster?: string }) {
-    const core = await import('@sous/core');
-    if (flags.watch) {
-      throw core.usageError('WATCH_WITH_SERVER', 'with a Sous server configured, the server rectifies continuously (sous server --autoresolver)', { hints: ['Run sous rectify without --watch to ask the servers for a pass now'] });
-    }
-    const filters = core.resolveFilters(flags);
-    if (flags['dry-run']) {
-      const { plan } = await core.remotePlan(server, filters, { prune: flags.prune });
-      this.log(describePlan(plan));
-      return { plan };
-    }
-    const r = await core.remoteRectify(server, filters, { prune: flags.prune, force: flags.force });
-    for (const e of r.plan.errors) this.logToStderr(`Warning: ${e.message} [${e.code}]`);
-    for (const o of r.outcomes) this.log(`${o.status.padEnd(8)} ${o.action.deploymentID}: ${o.resolution} (${o.action.reason})${o.message && o.status !== 'Active' ? `: ${o.message}` : ''}`);
-    if (!r.outcomes.length) this.log(`Nothing to do: ${r.plan.unchanged.length} deployment(s) match.`);
-    const failed = r.outcomes.filter((o) => o.status === 'Failed');
-    if (failed.length) throw core.failure('RECTIFY_FAILED', `${failed.length} action(s) failed: ${failed.map((o) => o.action.deploymentID).join(', ')}`, { details: { result: r } });
-    return r;
   }
 }
 

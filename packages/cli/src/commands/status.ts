@@ -1,6 +1,5 @@
 import { SousCommand, table } from '../base';
-import { scopeFlags } from '../rectify-flags';
-import { createSous } from '../sous';
+import { localRectifier, scopeFlags } from '../rectify-flags';
 
 export default class Status extends SousCommand {
   static summary = 'Show each deployment: intended version, what runs, and the last outcome.';
@@ -22,7 +21,7 @@ export default class Status extends SousCommand {
       const st = await server.request<{ deployments: { last: import('@sous/core').DeploymentStatus | null }[] }>('GET', '/status');
       outcomeList = st.body.deployments.flatMap((d) => (d.last ? [d.last] : []));
     } else {
-      const rectifier = new core.Rectifier(createSous(config, this.logger()), await this.backend(), core.statusDirFor(config.stateLocation));
+      const rectifier = localRectifier(config, this.logger(), await this.backend());
       ({ plan, actual } = await rectifier.plan({ filters }));
       outcomeList = await rectifier.status.all();
     }

@@ -297,4 +297,3 @@ export function intendedDeployments(state: State): Deployment[] {
   return out;
 }
 
-export { formatSourceLocation };

@@ -185,8 +185,3 @@ export async function scale(backend: StateBackend, id: ManifestID, cluster: stri
     spec.NumInstances = instances;
   });
 }
-
-/** The manifest as YAML, in the original's spelling. */
-export function manifestYaml(m: Manifest): string {
-  return renderYaml(canonicalManifest(m));
-}

@@ -375,4 +375,3 @@ function relabelPlan(plan: BuildPlan, from: string): BuildPlan {
   return { ...plan, dockerfile: `FROM ${from}\n`, buildArgs: {}, extraFiles: {}, target: undefined, ignore: ['*'] };
 }
 
-export type { BuiltImage };

@@ -1,6 +1,5 @@
 import { SousCommand, table } from '../../base';
-import { scopeFlags } from '../../rectify-flags';
-import { createSous } from '../../sous';
+import { localRectifier, scopeFlags } from '../../rectify-flags';
 
 export default class QueryAds extends SousCommand {
   static summary = 'List the deployments that actually run on the clusters (the actual deployment state).';
@@ -14,7 +13,7 @@ export default class QueryAds extends SousCommand {
     const server = await this.serverClient();
     const { actual, plan } = server
       ? await core.remotePlan(server, core.resolveFilters(flags))
-      : await new core.Rectifier(createSous(config, this.logger()), await this.backend(), core.statusDirFor(config.stateLocation)).plan({ filters: core.resolveFilters(flags) });
+      : await localRectifier(config, this.logger(), await this.backend()).plan({ filters: core.resolveFilters(flags) });
     for (const e of plan.errors) this.logToStderr(`Warning: ${e.message} [${e.code}]`);
     const rows = actual.sort((a, b) => a.id.localeCompare(b.id));
     this.log(
