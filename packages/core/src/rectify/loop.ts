@@ -1,3 +1,4 @@
+import * as fsp from 'node:fs/promises';
 import * as path from 'node:path';
 import type { Logger } from '../hooks/plugin';
 import type { RectifyResult } from '../pipeline/types';
@@ -18,7 +19,9 @@ export type LoopPass = (reason: string, signal: AbortSignal) => Promise<void>;
 export function rectifierPass(rectifier: Rectifier, opts: LoopOptions): LoopPass {
   return async (reason, signal) => {
     try {
-      opts.onResult?.(await rectifier.run({ ...opts, signal }), reason);
+      // Run first: an optional call would skip evaluating its argument when there is no onResult.
+      const result = await rectifier.run({ ...opts, signal });
+      opts.onResult?.(result, reason);
     } catch (e) {
       opts.onError?.(e, reason);
     }
@@ -91,19 +94,43 @@ export class RectifyLoop {
 
 /**
  * Calls `onChange` whenever the state repository's branch moves (a commit
- * through Sous, a pull, or a commit made by hand). Watches git's ref files.
+ * through Sous, a pull, or a commit made by hand). Watches git's ref files
+ * and reflog with chokidar; because a ref moves by renaming `<ref>.lock` over
+ * it, which file watchers do not always report, the reflog's size and time
+ * are also checked every `pollMs` (a stat of one file) so no move is missed.
  */
-export async function watchStateRefs(stateDir: string, onChange: () => void): Promise<{ close(): Promise<void> }> {
+export async function watchStateRefs(stateDir: string, onChange: () => void, opts: { pollMs?: number } = {}): Promise<{ close(): Promise<void> }> {
   const chokidar = await import('chokidar');
   const gitDir = path.join(stateDir, '.git');
-  // A ref moves by renaming `<ref>.lock` over it, which some watchers report
-  // only for the lock file: so lock files count too, and the reflog (appended
-  // on every update) is watched as well. An extra pass costs little.
   const watcher = chokidar.watch([path.join(gitDir, 'refs', 'heads'), path.join(gitDir, 'packed-refs'), path.join(gitDir, 'HEAD'), path.join(gitDir, 'logs')], {
     ignoreInitial: true,
     depth: 6,
   });
   watcher.on('all', () => onChange());
   await new Promise<void>((resolve) => watcher.once('ready', () => resolve()));
-  return { close: () => watcher.close() };
+  const reflog = path.join(gitDir, 'logs', 'HEAD');
+  const look = async () => {
+    try {
+      const st = await fsp.stat(reflog);
+      return `${st.size}:${st.mtimeMs}`;
+    } catch {
+      return '';
+    }
+  };
+  let seen = await look();
+  const timer = setInterval(() => {
+    void look().then((now) => {
+      if (now !== seen) {
+        seen = now;
+        onChange();
+      }
+    });
+  }, opts.pollMs ?? 250);
+  timer.unref();
+  return {
+    close: async () => {
+      clearInterval(timer);
+      await watcher.close();
+    },
+  };
 }
