@@ -24,11 +24,18 @@ export interface DeploymentStatus {
 
 /**
  * Outcomes per cluster, one JSON file each, replaced atomically (write then
- * rename) so readers never see half a file. Writes within a process are
- * serialised per cluster; across processes the cluster lease keeps a single writer.
+ * rename) so readers never see half a file. The records are kept in memory
+ * between passes (read again when the file changed under us), and updates
+ * made while a write is under way go out together in the next one: a pass
+ * with many actions writes a few times, not once per action. Across
+ * processes the cluster lease keeps a single writer.
  */
 export class StatusStore {
-  private chains = new Map<string, Promise<unknown>>();
+  private cache = new Map<string, { records: Record<string, DeploymentStatus>; mtimeMs: number }>();
+  private loading = new Map<string, Promise<Record<string, DeploymentStatus>>>();
+  /** A write scheduled but not started: later updates ride on it. */
+  private queued = new Map<string, Promise<void>>();
+  private writing = new Map<string, Promise<void>>();
 
   constructor(readonly dir: string) {}
 
@@ -36,12 +43,33 @@ export class StatusStore {
     return path.join(this.dir, `${encodeURIComponent(cluster)}.json`);
   }
 
-  async load(cluster: string): Promise<Record<string, DeploymentStatus>> {
+  private async mtime(cluster: string): Promise<number> {
     try {
-      return JSON.parse(await fsp.readFile(this.file(cluster), 'utf8')) as Record<string, DeploymentStatus>;
+      return (await fsp.stat(this.file(cluster))).mtimeMs;
     } catch {
-      return {};
+      return -1;
     }
+  }
+
+  /** The cluster's records (live: read them, change them only through `update`). */
+  load(cluster: string): Promise<Record<string, DeploymentStatus>> {
+    const inflight = this.loading.get(cluster);
+    if (inflight) return inflight;
+    const p = (async () => {
+      const mtimeMs = await this.mtime(cluster);
+      const cached = this.cache.get(cluster);
+      if (cached && (cached.mtimeMs === mtimeMs || this.queued.has(cluster))) return cached.records;
+      let records: Record<string, DeploymentStatus> = {};
+      try {
+        records = JSON.parse(await fsp.readFile(this.file(cluster), 'utf8')) as Record<string, DeploymentStatus>;
+      } catch {
+        records = {};
+      }
+      this.cache.set(cluster, { records, mtimeMs });
+      return records;
+    })().finally(() => this.loading.delete(cluster));
+    this.loading.set(cluster, p);
+    return p;
   }
 
   async all(): Promise<DeploymentStatus[]> {
@@ -54,22 +82,31 @@ export class StatusStore {
     return out.sort((a, b) => a.id.localeCompare(b.id));
   }
 
-  /** Read-modify-write of one deployment's record. */
-  update(cluster: string, id: string, fn: (prev: DeploymentStatus | undefined) => DeploymentStatus | undefined): Promise<DeploymentStatus | undefined> {
-    const prev = this.chains.get(cluster) ?? Promise.resolve();
-    const next = prev.then(async () => {
-      const all = await this.load(cluster);
-      const rec = fn(all[id]);
-      if (rec) all[id] = rec;
-      else delete all[id];
+  /** Changes one deployment's record; resolves once it is on disk. */
+  async update(cluster: string, id: string, fn: (prev: DeploymentStatus | undefined) => DeploymentStatus | undefined): Promise<DeploymentStatus | undefined> {
+    const records = await this.load(cluster);
+    const rec = fn(records[id]);
+    if (rec) records[id] = rec;
+    else delete records[id];
+    await this.flush(cluster);
+    return rec;
+  }
+
+  private flush(cluster: string): Promise<void> {
+    const queued = this.queued.get(cluster);
+    if (queued) return queued;
+    const p = (this.writing.get(cluster) ?? Promise.resolve()).then(async () => {
+      this.queued.delete(cluster);
+      const entry = this.cache.get(cluster)!;
       await fsp.mkdir(this.dir, { recursive: true });
       const tmp = `${this.file(cluster)}.${process.pid}.tmp`;
-      await fsp.writeFile(tmp, JSON.stringify(all, null, 1));
+      await fsp.writeFile(tmp, JSON.stringify(entry.records, null, 1));
       await fsp.rename(tmp, this.file(cluster));
-      return rec;
+      entry.mtimeMs = await this.mtime(cluster);
     });
-    this.chains.set(cluster, next.catch(() => undefined));
-    return next;
+    this.queued.set(cluster, p);
+    this.writing.set(cluster, p.catch(() => undefined));
+    return p;
   }
 }
 
