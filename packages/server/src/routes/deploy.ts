@@ -1,5 +1,5 @@
 import type { FastifyInstance } from 'fastify';
-import { expandDeploySpec, intendedDeployments, manifestKey, matchesDeployment, SousError, updateDeployment, usageError, type Api, type State } from '@sous/core';
+import { expandDeploySpec, intendedDeployments, type ResolvedFilters, manifestKey, matchesDeployment, SousError, updateDeployment, usageError, type Api, type State } from '@sous/core';
 import type { QueueItem } from '../autoresolver';
 import type { ServerContext } from '../context';
 import { authorize, body, checkPrecondition, clusterFrom, etagOfJSON, manifestIDFrom, quoteEtag } from '../http';
@@ -23,6 +23,14 @@ function ownCluster(ctx: ServerContext, state: State, cluster: string): void {
       details: { server: other ?? null },
     });
   }
+}
+
+/** The rectify filters a query names: ?repo&offset[&flavor] and ?cluster, each optional. */
+function filtersFrom(q: Record<string, unknown>): ResolvedFilters {
+  const cluster = clusterFrom(q, false);
+  if (!q.repo) return { cluster };
+  const id = manifestIDFrom(q);
+  return { repo: id.source.repo, offset: id.source.dir, ...(q.flavor !== undefined ? { flavor: id.flavor } : {}), cluster };
 }
 
 export function deployRoutes(app: FastifyInstance, ctx: ServerContext): void {
@@ -96,7 +104,7 @@ export function deployRoutes(app: FastifyInstance, ctx: ServerContext): void {
     const who = await authorize(ctx, req, 'deploy');
     const q = req.query as Record<string, unknown>;
     const opts = (req.body && typeof req.body === 'object' ? body<Api.RectifyRequest>(req, '/definitions/RectifyRequest') : {}) as Api.RectifyRequest;
-    const filters = { ...(q.repo ? { repo: manifestIDFrom(q).source.repo, offset: manifestIDFrom(q).source.dir, ...(q.flavor !== undefined ? { flavor: manifestIDFrom(q).flavor } : {}) } : {}), cluster: clusterFrom(q, false) };
+    const filters = filtersFrom(q);
     if (ctx.closing) throw new SousError('SHUTTING_DOWN', 'the server is shutting down', { hints: ['Retry in a moment'] });
     const r = await ctx.runExclusive(() => ctx.rectifier.run({ clusters: ctx.clusters, filters, prune: opts.prune, force: opts.force }));
     await ctx.audit({ who, method: 'POST', path: '/rectify', status: 200, revision: r.plan.revision, detail: `${r.outcomes.length} action(s)` });
@@ -106,7 +114,7 @@ export function deployRoutes(app: FastifyInstance, ctx: ServerContext): void {
   app.get('/plan', async (req) => {
     await authorize(ctx, req, 'read');
     const q = req.query as Record<string, unknown>;
-    const filters = { ...(q.repo ? { repo: manifestIDFrom(q).source.repo, offset: manifestIDFrom(q).source.dir } : {}), cluster: clusterFrom(q, false) };
+    const filters = filtersFrom(q);
     const { plan, actual } = await ctx.rectifier.plan({ clusters: ctx.clusters, filters, prune: q.prune === 'true' });
     return { plan, actual };
   });
