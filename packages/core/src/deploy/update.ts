@@ -3,12 +3,11 @@ import type { Sous } from '../hooks/sous';
 import { manifestKey, type State } from '../gdm/state';
 import type { User } from '../gdm/store';
 import { formatManifestID, type ManifestID } from '../model/ids';
-import { clone } from '../model/manifest';
 import { parseVersion } from '../model/version';
 import type { ArtifactRecord, Manifest } from '../model/types';
 import type { StateBackend } from '../ops/backend';
 import type { VerifyReport, VerifyRequest } from '../pipeline/types';
-import { closest } from '../util/text';
+import { checkCluster, findManifest, specFor } from '../ops/manifests';
 import { emitEvent } from '../events/emit';
 
 export interface UpdateOptions {
@@ -33,22 +32,12 @@ export interface UpdateResult {
   revision: string;
 }
 
+/** The manifest holding the deployment (a copy): the cluster, the manifest and the deployment must all exist. */
 function locate(state: State, id: ManifestID, cluster: string): Manifest {
-  const clusters = Object.keys(state.defs.Clusters ?? {});
-  if (!clusters.includes(cluster)) {
-    const near = closest(cluster, clusters);
-    throw usageError('UNKNOWN_CLUSTER', `cluster ${JSON.stringify(cluster)} is not defined`, { hints: [near ? `did you mean ${JSON.stringify(near)}?` : `known clusters: ${clusters.join(', ') || '(none)'}`] });
-  }
-  const stored = state.manifests.get(manifestKey(id));
-  if (!stored) {
-    throw usageError('MANIFEST_NOT_FOUND', `no manifest ${manifestKey(id)} in the GDM`, { hints: ['Register the application first: sous init'] });
-  }
-  if (!stored.manifest.Deployments?.[cluster]) {
-    throw usageError('DEPLOYMENT_NOT_FOUND', `manifest ${manifestKey(id)} has no deployment in cluster ${JSON.stringify(cluster)}`, {
-      hints: [`Its clusters: ${Object.keys(stored.manifest.Deployments ?? {}).join(', ') || '(none)'}`, 'Add the cluster to the manifest with: sous manifest edit'],
-    });
-  }
-  return stored.manifest;
+  checkCluster(state, cluster);
+  const m = findManifest(state, id);
+  specFor(m, id, cluster);
+  return m;
 }
 
 /** Runs every verifyArtifact tap and throws the first refusal, with every check in details. */
@@ -95,7 +84,7 @@ export async function updateDeployment(sous: Sous, backend: StateBackend, opts: 
   let previousVersion = '';
   const r = await backend.update(async (state) => {
     opts.expect?.(state);
-    let m = clone(locate(state, opts.id, opts.cluster));
+    let m = locate(state, opts.id, opts.cluster);
     const spec = m.Deployments![opts.cluster];
     previousVersion = spec.Version ?? '';
     spec.Version = artifact.Version;

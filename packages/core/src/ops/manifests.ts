@@ -8,7 +8,8 @@ import { MANIFEST_KINDS, type DeploySpec, type Manifest } from '../model/types';
 import { closest } from '../util/text';
 import type { StateBackend } from './backend';
 
-function findManifest(state: State, id: ManifestID): Manifest {
+/** The stored manifest (a copy), or MANIFEST_NOT_FOUND with the nearest ID. */
+export function findManifest(state: State, id: ManifestID): Manifest {
   const m = state.manifests.get(manifestKey(id));
   if (!m) {
     const known = [...state.manifests.keys()];
@@ -20,7 +21,8 @@ function findManifest(state: State, id: ManifestID): Manifest {
   return clone(m.manifest);
 }
 
-function checkCluster(state: State, cluster: string, file?: string): void {
+/** UNKNOWN_CLUSTER (with the nearest name) unless defs.yaml defines the cluster. */
+export function checkCluster(state: State, cluster: string, file?: string): void {
   const clusters = Object.keys(state.defs.Clusters ?? {});
   if (!clusters.includes(cluster)) {
     const near = closest(cluster, clusters);
@@ -31,7 +33,8 @@ function checkCluster(state: State, cluster: string, file?: string): void {
   }
 }
 
-function specFor(m: Manifest, id: ManifestID, cluster: string): DeploySpec {
+/** A manifest's deployment in a cluster, or DEPLOYMENT_NOT_FOUND naming the ones it has. */
+export function specFor(m: Manifest, id: ManifestID, cluster: string): DeploySpec {
   const spec = m.Deployments?.[cluster];
   if (!spec) {
     throw usageError('DEPLOYMENT_NOT_FOUND', `manifest ${manifestKey(id)} has no deployment in cluster ${JSON.stringify(cluster)}`, {
