@@ -11,6 +11,8 @@ import { readinessFor, waitReady, type InstanceView, type WaitResult } from './p
 const SIGNAL_EXITS = new Set([130, 137, 143]);
 /** How long an instance stopped by a signal may take to come back before it counts as failed. */
 const ENGINE_RESTART_GRACE_MS = 30_000;
+/** How long a container that restarted may take to crash again, so its exit code can be read. */
+const RESTART_SETTLE_MS = 2000;
 
 /** How a rollout ended: ready (Active), failed and rolled back (Failed), or still going when waiting stopped (Pending). */
 export interface RolloutResult {
@@ -140,6 +142,7 @@ export class Rollout {
     const readiness = readinessFor(this.post.kind, this.post.spec.Startup, ports.length);
     let baseline: number | undefined;
     let signalledAt: number | undefined;
+    let restartedAt: number | undefined;
     const look = async (): Promise<InstanceView> => {
       const d = await inspectInstance(this.engine, id);
       if (!d) return { state: 'failed', reason: `container ${id.slice(0, 12)} was removed` };
@@ -150,7 +153,14 @@ export class Rollout {
         signalledAt ??= Date.now();
         if (Date.now() - signalledAt < ENGINE_RESTART_GRACE_MS) return { state: 'starting', reason: `container ${d.name} was stopped by a signal (its engine restarting?)` };
       } else signalledAt = undefined;
-      const exited = d.state === 'exited' || d.state === 'dead' || d.state === 'restarting' || d.restartCount > baseline;
+      // Restarted and running again: the engine has reset its exit code, so give the crash a moment to
+      // show itself once more with a code, and only then call it by its restarts.
+      if (d.state === 'running' && d.restartCount > baseline) {
+        restartedAt ??= Date.now();
+        if (Date.now() - restartedAt < RESTART_SETTLE_MS) return { state: 'starting', reason: `container ${d.name} restarted` };
+        return { state: 'failed', reason: `container ${d.name} exited and was restarted ${d.restartCount - baseline} time(s)` };
+      }
+      const exited = d.state === 'exited' || d.state === 'dead' || d.state === 'restarting';
       if (exited) {
         const why = `container ${d.name} exited with code ${d.exitCode}${d.oomKilled ? ' (out of memory)' : ''}${d.error ? `: ${d.error}` : ''}`;
         return { state: 'failed', reason: why };
