@@ -10,6 +10,15 @@ export interface PackageJson {
   engines?: { node?: string };
   scripts?: Record<string, string>;
   packageManager?: string;
+  dependencies?: Record<string, string>;
+  devDependencies?: Record<string, string>;
+  optionalDependencies?: Record<string, string>;
+  peerDependencies?: Record<string, string>;
+}
+
+/** Whether package.json names any package to install (of any kind: npm installs peers too). */
+export function declaresDependencies(pkg: PackageJson): boolean {
+  return [pkg.dependencies, pkg.devDependencies, pkg.optionalDependencies, pkg.peerDependencies].some((d) => !!d && typeof d === 'object' && Object.keys(d).length > 0);
 }
 
 export type PackageManagerName = 'npm' | 'yarn' | 'yarn-berry' | 'pnpm';

@@ -185,7 +185,7 @@ describe('package.json problems', () => {
 
 describe('the run stage', () => {
   it('sets the version, runs as a numeric non-root user, and never holds the CA', () => {
-    app({ 'package.json': { main: 'a.js' }, 'package-lock.json': {} });
+    app({ 'package.json': { main: 'a.js', dependencies: { express: '^4.0.0' } }, 'package-lock.json': {} });
     const p = plan({ env: { LOG_LEVEL: 'info' }, extraFiles: { 'config/app.json': '{}' } }, { pem: 'PEM-BYTES', files: ['/etc/ca.pem'] });
     const run = runStage(p.dockerfile);
     expect(run).toContain('ARG APP_VERSION\nARG APP_REVISION\nENV APP_VERSION=$APP_VERSION APP_REVISION=$APP_REVISION');
@@ -205,6 +205,21 @@ describe('the run stage', () => {
     expect(runStage(plan().dockerfile)).not.toContain('--from=build');
     app({ '.dockerignore': 'secret.txt\n' });
     expect(runStage(plan().dockerfile)).toContain('COPY --from=build /app /app');
+  });
+
+  it('an install with nothing to fetch is not shown the CA; one with any kind of dependency, a custom install or corepack is', () => {
+    const ca = { pem: 'PEM', files: ['/etc/ca.pem'] };
+    app({ 'package.json': { main: 'a.js' }, 'package-lock.json': {} });
+    expect(plan({}, ca).dockerfile).not.toContain('ca.pem');
+    expect(plan({}, ca).extraFiles).toEqual({});
+    expect(plan({ install: 'npm install --global x' }, ca).dockerfile).toContain('NODE_EXTRA_CA_CERTS');
+    for (const kind of ['dependencies', 'devDependencies', 'optionalDependencies', 'peerDependencies']) {
+      app({ 'package.json': { main: 'a.js', [kind]: { left: '1.0.0' } } });
+      expect(plan({}, ca).dockerfile).toContain('--mount=type=bind,source=.sous/ca.pem');
+    }
+    fs.rmSync(path.join(dir, 'package-lock.json'));
+    app({ 'package.json': { main: 'a.js' }, 'pnpm-lock.yaml': 'lockfileVersion: 6.0\n' });
+    expect(plan({}, ca).dockerfile).toContain('NODE_EXTRA_CA_CERTS');
   });
 
   it('without CA certificates there is no mount and no CA file', () => {
