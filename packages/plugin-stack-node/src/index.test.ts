@@ -44,7 +44,7 @@ describe('nodeStack()', () => {
   });
 
   it('plans with the factory options under the config options (the config wins) and the configured CA', async () => {
-    fs.writeFileSync(path.join(dir, 'package.json'), JSON.stringify({ main: 'a.js' }));
+    fs.writeFileSync(path.join(dir, 'package.json'), JSON.stringify({ main: 'a.js', dependencies: { left: '1.0.0' } }));
     const ca = path.join(dir, 'ca.pem');
     fs.writeFileSync(ca, '-----BEGIN CERTIFICATE-----\nAA==\n-----END CERTIFICATE-----\n');
     const cfg = config({ stacks: { node: { runImage: 'from-config:1' } }, build: { caCerts: [ca] } });
