@@ -6,7 +6,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { loadConfig, Sous, type Artifact, type BuildPlan, type BuiltImage, type Progress, type SourceContext, type Workspace } from '@sous/core';
 import { docker } from './plugin';
-import { BUSYBOX, cleanUp, deadPort, readFromImage, refusingRegistry, registryOnlyImage, tempDir, TEST_LABEL, testEngine, V2_ACCEPT, type TestEngine } from './testing/engine';
+import { BUSYBOX, cleanUp, deadPort, readFromImage, refusingRegistry, refusingProxy, registryOnlyImage, tempDir, TEST_LABEL, testEngine, V2_ACCEPT, type TestEngine } from './testing/engine';
 
 // Runs wherever an engine can be had (started or reused); SOUS_TEST_NO_ENGINE=1 opts out, as for test/.
 const withEngine = process.env.SOUS_TEST_NO_ENGINE === '1' ? describe.skip : describe;
@@ -248,6 +248,28 @@ withEngine('publishing', () => {
       expect(e.message).toContain(`no pushes here (${status})`);
     } finally {
       await reg.close();
+    }
+  });
+
+  it('pushes once: the other tags are the same manifest, stored by the registry; a refusal there is PUSH_REFUSED', async () => {
+    const proxy = await refusingProxy(eng.registry, (method, url) => method === 'PUT' && /\/manifests\/second$/.test(url), 403, 'no second tag');
+    try {
+      const name = `${proxy.host}/sous-test-${eng.run}/once`;
+      for (const t of ['first', 'second']) await eng.docker.getImage(image.id).tag({ repo: name, tag: t });
+      const e = await caught(sous.hooks.publish.promise(artifactOf({ ...image, name, tags: [`${name}:first`, `${name}:second`] })));
+      expect(e.code).toBe('PUSH_REFUSED');
+      expect(e.message).toContain('no second tag');
+      expect(e.message).toContain(`${name}:second`);
+      // The first tag went up whole through the engine; the second was never stored.
+      const head = (t: string) => fetch(`http://${eng.registry}/v2/sous-test-${eng.run}/once/manifests/${t}`, { method: 'HEAD', headers: { Accept: V2_ACCEPT } });
+      expect((await head('first')).status).toBe(200);
+      expect((await head('second')).status).toBe(404);
+      // One push through the engine; after its manifest, the second tag is a single PUT of the same manifest.
+      const path = `/v2/sous-test-${eng.run}/once/manifests/`;
+      const afterPush = proxy.requests.slice(proxy.requests.indexOf(`PUT ${path}first`));
+      expect(afterPush).toEqual([`PUT ${path}first`, `GET ${path}first`, `PUT ${path}second`]);
+    } finally {
+      await proxy.close();
     }
   });
 

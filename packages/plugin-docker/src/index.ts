@@ -2,7 +2,7 @@ export { DockerPlugin, docker, DOCKERFILE_STACK, type DockerPluginOptions } from
 export { connectEngine, pingEngine, resolveDockerHost, engineAddress, engineUnreachable, engineError, isUnreachable, DEFAULT_DOCKER_HOST, type EngineAddress } from './engine';
 export { buildWithEngine, repositoryOf } from './build';
 export { publishImage, pushTag } from './publish';
-export { registryDigest, registryUnreachable, splitRepository } from './registry';
+export { registryUnreachable, splitRepository } from './registry';
 export { makeContext, listContext, GENERATED_DOCKERFILE, type BuildContext } from './context';
 export { IgnoreMatcher, parseIgnore, readDockerignore } from './dockerignore';
 export { externalImages, instructions } from './dockerfile';

@@ -1,8 +1,8 @@
 import type Dockerode from 'dockerode';
-import { failure, isSousError, type Artifact, type Progress, type SousError } from '@sous/core';
+import { failure, isSousError, RegistryClient, type Artifact, type Progress, type SousError } from '@sous/core';
 import { repositoryOf } from './build';
 import { engineError } from './engine';
-import { registryDigest, registryUnreachable, splitRepository } from './registry';
+import { registryUnreachable, splitRepository } from './registry';
 import { readMessages } from './stream';
 
 /** What the engine says when it could not talk to the registry at all (as opposed to being told no). */
@@ -49,43 +49,59 @@ export async function pushTag(docker: Dockerode, ref: string, onProgress?: (p: P
   return digest;
 }
 
+/** A registry's answer to a manifest request, mapped to the push's own errors. */
+function registryError(host: string, ref: string, e: unknown): SousError {
+  if (isSousError(e) && e.code === 'REGISTRY_UNREACHABLE') return registryUnreachable(host, String(e.details?.reason ?? e.message), e);
+  if (isSousError(e) && e.code === 'REGISTRY_REFUSED') return pushError(host, ref, e.message);
+  return isSousError(e) ? e : pushError(host, ref, e instanceof Error ? e.message : String(e));
+}
+
 /**
- * Pushes every tag of the built image, then asks the registry for each tag's
- * digest: it must be the one the engine pushed. Sets the artifact's digest
- * and its `name@digest` reference. The tags are pushed one after the other
- * (a registry can fail two pushes of the same layers at once), and each is
- * confirmed while the next one pushes.
+ * Publishes the built image: the engine pushes its first tag (layers, config,
+ * manifest); the registry is then asked for that tag's manifest, which must
+ * be the one the engine pushed (DIGEST_MISMATCH otherwise), and stores the
+ * same manifest bytes under every other tag, so one push serves them all.
+ * Sets the artifact's digest and its `name@digest` reference.
  */
 export async function publishImage(docker: Dockerode, artifact: Artifact, onProgress?: (p: Progress) => void): Promise<void> {
   const { image } = artifact;
   if (!image.tags.length) throw failure('NOTHING_TO_PUSH', `the image ${image.name} has no tags to push`);
   // A process's first fetch loads its HTTP client, some 25 ms: while the engine pushes, not after.
   void fetch('data:,').then((r) => r.arrayBuffer(), () => undefined);
-  const confirmations: Promise<{ ref: string; pushed: string; served: string }>[] = [];
+  const [first, ...others] = image.tags;
+  const pushed = await pushTag(docker, first, onProgress);
+  const repo = repositoryOf(first);
+  const { host, repository } = splitRepository(repo);
+  const client = new RegistryClient(host);
+  let manifest: Awaited<ReturnType<RegistryClient['getManifest']>>;
   try {
-    for (const ref of image.tags) {
-      const pushed = await pushTag(docker, ref, onProgress);
-      const repo = repositoryOf(ref);
-      const confirmed = registryDigest(repo, ref.slice(repo.length + 1)).then((served) => ({ ref, pushed, served }));
-      confirmed.catch(() => undefined);
-      confirmations.push(confirmed);
-    }
-  } finally {
-    // Nothing is reported while a confirmation is still under way.
-    await Promise.allSettled(confirmations);
-  }
-  let digest: string | undefined;
-  for (const confirmed of confirmations) {
-    const { ref, pushed, served } = await confirmed;
-    if (served !== pushed || (digest && digest !== pushed)) {
-      throw failure('DIGEST_MISMATCH', `the registry serves ${ref} as ${served}, but the engine pushed ${pushed}${digest && digest !== pushed ? ` (and ${digest} for another tag)` : ''}`, {
-        hints: ['Something else is pushing to the same name, or the registry rewrites manifests: push again, and check who else writes there'],
-        details: { reference: ref, pushed, served },
+    manifest = await client.getManifest(repository, first.slice(repo.length + 1));
+  } catch (e) {
+    if (isSousError(e) && e.code === 'MANIFEST_UNKNOWN') {
+      throw failure('DIGEST_UNCONFIRMED', `the registry ${host} does not have ${first} right after the push`, {
+        hints: ['Something removed it, or the registry is eventually consistent: push again and check the registry'],
+        details: { registry: host, reference: first },
       });
     }
-    digest = pushed;
+    throw registryError(host, first, e);
   }
-  artifact.digest = digest!;
-  artifact.image.digest = digest;
-  artifact.reference = `${image.name}@${digest}`;
+  if (manifest.digest !== pushed) {
+    throw failure('DIGEST_MISMATCH', `the registry serves ${first} as ${manifest.digest}, but the engine pushed ${pushed}`, {
+      hints: ['Something else is pushing to the same name, or the registry rewrites manifests: push again, and check who else writes there'],
+      details: { reference: first, pushed, served: manifest.digest },
+    });
+  }
+  for (const ref of others) {
+    const r = repositoryOf(ref);
+    if (r !== repo) throw failure('TAGS_SPLIT', `the image's tags name two repositories (${repo} and ${r})`, { hints: ['Core names one repository per image: a plugin changed the tags'] });
+    try {
+      await client.putManifest(repository, ref.slice(r.length + 1), manifest.bytes, manifest.mediaType);
+    } catch (e) {
+      throw registryError(host, ref, e);
+    }
+    onProgress?.({ phase: 'publish', message: `${ref}: tagged ${pushed.slice(0, 19)}` });
+  }
+  artifact.digest = pushed;
+  artifact.image.digest = pushed;
+  artifact.reference = `${image.name}@${pushed}`;
 }

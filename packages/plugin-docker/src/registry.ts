@@ -1,4 +1,4 @@
-import { failure, isSousError, RegistryClient, type SousError } from '@sous/core';
+import { failure, type SousError } from '@sous/core';
 
 /** A reference split into the registry host and the repository path on it. */
 export interface RegistryRef {
@@ -22,26 +22,4 @@ const REGISTRY_HINTS = [
 /** The registry does not answer at all. */
 export function registryUnreachable(host: string, why: string, cause?: unknown): SousError {
   return failure('REGISTRY_UNREACHABLE', `the registry ${host} cannot be reached: ${why}`, { cause, hints: REGISTRY_HINTS, details: { registry: host } });
-}
-
-/**
- * The digest the registry serves for `repo:tag`, asked with the v2/OCI
- * manifest types so that it is the digest of what the engine pushed.
- */
-export async function registryDigest(repo: string, tag: string): Promise<string> {
-  const { host, repository } = splitRepository(repo);
-  let head: Awaited<ReturnType<RegistryClient['headManifest']>>;
-  try {
-    head = await new RegistryClient(host).headManifest(repository, tag);
-  } catch (e) {
-    if (isSousError(e) && e.code === 'REGISTRY_UNREACHABLE') throw registryUnreachable(host, String(e.details?.reason ?? e.message), e);
-    throw e;
-  }
-  if (!head?.digest) {
-    throw failure('DIGEST_UNCONFIRMED', `the registry ${host} does not have ${repository}:${tag} right after the push`, {
-      hints: ['Something removed it, or the registry is eventually consistent: push again and check the registry'],
-      details: { registry: host, repository, tag },
-    });
-  }
-  return head.digest;
 }
