@@ -183,8 +183,11 @@ export class GdmStore {
 
   /** Pulls when there is a remote; returns the revision reads should use. */
   async refresh(): Promise<string> {
-    if (this.remote) await this.pull();
-    return this.head();
+    if (this.remote) {
+      await this.pull();
+      return this.head();
+    }
+    return this.headFast();
   }
 
   async listFiles(rev: string, paths: string[]): Promise<{ path: string; sha: string }[]> {
@@ -241,11 +244,14 @@ export class GdmStore {
     const blobs = await this.hashObjects(changes);
     const touched = new Set([...changes.map((c) => c.path), ...(opts.reads ?? [])]);
     for (let attempt = 0; attempt < MAX_CAS_ATTEMPTS; attempt++) {
-      const head = await this.head();
+      // First on the revision the change was read at (the swap below fails if the branch has moved since), then on the branch as it is.
+      const head = attempt === 0 ? opts.base : await this.head();
       if (head !== opts.base) await this.checkConflict(opts.base, head, touched);
-      const tree = await this.buildTree(head, changes, blobs);
-      const headTree = (await git(this.dir, ['rev-parse', `${head}^{tree}`])).stdout.trim();
-      if (tree === headTree) return { revision: head, changed: false };
+      const [tree, headTree] = await Promise.all([this.buildTree(head, changes, blobs), git(this.dir, ['rev-parse', `${head}^{tree}`]).then((r) => r.stdout.trim())]);
+      if (tree === headTree) {
+        if (attempt === 0 && (await this.head()) !== head) continue;
+        return { revision: head, changed: false };
+      }
       const commit = (await git(this.dir, ['commit-tree', tree, '-p', head, '-m', opts.message], { env: authorEnv(opts.user) })).stdout.trim();
       const cas = await git(this.dir, ['update-ref', '-m', 'sous: write', this.branch, commit, head], { reject: false });
       if (cas.exitCode === 0) return { revision: commit, changed: true };
