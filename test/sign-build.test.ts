@@ -8,7 +8,7 @@
 import * as crypto from 'node:crypto';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { build, Gdm, isSousError, loadConfig, parseImageReference, Sous, type ArtifactRecord, type BuildPlan, type SousError, type SousPlugin, type VerifyReport } from '@sous/core';
+import { build, Gdm, isSousError, loadConfig, parseImageReference, RegistryClient, Sous, type ArtifactRecord, type BuildPlan, type SousError, type SousPlugin, type VerifyReport } from '@sous/core';
 import { cache, lookupBuilt } from '@sous/plugin-cache';
 import { sign, verifyImageSignature, writeKeyPair } from '@sous/plugin-sign';
 import { freePort, pushImage, randomLayer, refusingProxy, rmrf, startRegistry, type TestRegistry } from './helpers/registries';
@@ -41,6 +41,13 @@ class ApiBuilder implements SousPlugin {
     });
     sous.hooks.publish.tapPromise(this.name, async (artifact) => {
       const ref = parseImageReference(artifact.image.name);
+      if (artifact.digest) {
+        // Published already (the build adds the version tag once the contracts pass): tag the same manifest.
+        const client = new RegistryClient(ref.registry);
+        const m = await client.getManifest(ref.repository, artifact.digest);
+        for (const t of artifact.image.tags) await client.putManifest(ref.repository, t.slice(t.lastIndexOf(':') + 1), m.bytes, m.mediaType);
+        return;
+      }
       const tag = artifact.image.tags[0].slice(artifact.image.tags[0].lastIndexOf(':') + 1);
       const img = await pushImage(ref.registry, ref.repository, [randomLayer(20_000), randomLayer(10_000)], { tag });
       this.published++;
@@ -74,7 +81,7 @@ function stateFiles(registry: string): string {
   return src;
 }
 
-async function run(opts: { tag: string; registry?: string; env?: Record<string, string>; force?: boolean; seed?: ArtifactRecord[] }) {
+async function run(opts: { tag: string; registry?: string; env?: Record<string, string>; force?: boolean; seed?: ArtifactRecord[]; extra?: SousPlugin[] }) {
   const state = path.join(dir, `state-${crypto.randomBytes(4).toString('hex')}`);
   makeStateRepo(state, stateFiles(opts.registry ?? A.addr));
   const config = await loadConfig({
@@ -84,7 +91,7 @@ async function run(opts: { tag: string; registry?: string; env?: Record<string, 
     env: { SOUS_STATE_LOCATION: state, SOUS_USER_NAME: USER.name, SOUS_USER_EMAIL: USER.email, XDG_CONFIG_HOME: path.join(dir, 'config'), ...opts.env },
   });
   const builder = new ApiBuilder();
-  const sous = Sous.create(config).use(builder, sign({ passphraseEnv: PASS }), cache());
+  const sous = Sous.create(config).use(builder, ...(opts.extra ?? []), sign({ passphraseEnv: PASS }), cache());
   const backend = await Gdm.open(state, { user: USER });
   if (opts.seed) await backend.update(() => ({ change: { message: 'earlier builds', artifacts: opts.seed! }, result: undefined }), USER);
   const attempt = build(sous, { dir: app, tag: opts.tag, backend, user: USER, force: opts.force });
@@ -114,7 +121,7 @@ beforeAll(async () => {
   git(app, 'remote', 'add', 'origin', 'git@github.com:acme/shop.git');
   git(app, 'add', '-A');
   git(app, 'commit', '-q', '-m', 'shop');
-  for (const t of ['1.0.0', '1.0.1', '1.1.0', '1.2.0', '1.3.0', '1.4.0']) git(app, 'tag', t);
+  for (const t of ['1.0.0', '1.0.1', '1.1.0', '1.2.0', '1.3.0', '1.4.0', '1.5.0', '1.6.0']) git(app, 'tag', t);
   process.env[PASS] = 'build passphrase';
   keys = writeKeyPair({ dir: path.join(dir, 'keys'), name: 'ci', passphrase: process.env[PASS] });
 });
@@ -179,6 +186,59 @@ describe('build with a signing key and cluster registries', () => {
     const r = await attempt;
     expect(r.signature).toBeUndefined();
     expect(r.precache?.east.Status).toBe('copied');
+  });
+});
+
+/** Watches the publish hook, and holds the contracts until the image is being published (or 10 s have passed). */
+class Overlap implements SousPlugin {
+  readonly name = 'test:overlap';
+  published: string[][] = [];
+  private seen!: () => void;
+  private readonly started = new Promise<void>((r) => (this.seen = r));
+  constructor(private readonly verdict: 'passed' | 'failed') {}
+  apply(sous: Sous): void {
+    sous.hooks.publish.tap({ name: this.name, stage: -1 }, (artifact) => {
+      this.published.push(artifact.image.tags.map((t) => t.slice(t.lastIndexOf(':') + 1)));
+      this.seen();
+    });
+    sous.hooks.testImage.tapPromise(this.name, async (report) => {
+      const overlapped = await Promise.race([this.started.then(() => true), new Promise<boolean>((r) => setTimeout(() => r(false), 10_000))]);
+      report.results.push({ name: 'overlap', status: overlapped && this.verdict === 'passed' ? 'passed' : 'failed', durationMs: 1, ...(overlapped ? {} : { message: 'the contracts ran before anything was published' }) });
+    });
+  }
+}
+
+describe('the push and the contracts', () => {
+  const tagsIn = async (reg: string) => {
+    const r = await fetch(`http://${reg}/v2/github.com/acme/shop/tags/list`);
+    return r.status === 200 ? (((await r.json()) as { tags: string[] | null }).tags ?? []) : [];
+  };
+
+  it('the image goes up under its revision tag while the contracts run; the version tag follows once they pass', async () => {
+    const overlap = new Overlap('passed');
+    expect(await tagsIn(A.addr)).not.toContain('1.5.0');
+    const { attempt } = await run({ tag: '1.5.0', extra: [overlap] });
+    const r = await attempt;
+    expect(r.contracts?.map((c) => `${c.Name} ${c.Status}`)).toContain('overlap passed');
+    expect(overlap.published).toHaveLength(2);
+    expect(overlap.published[0]).toEqual([expect.stringMatching(/^z[0-9a-f]{40}-/)]);
+    expect(overlap.published[1]).toEqual(['1.5.0']);
+    expect(await tagsIn(A.addr)).toEqual(expect.arrayContaining(['1.5.0', overlap.published[0][0]]));
+  });
+
+  it('when a contract fails, the version tag is never written, and nothing is signed or recorded', async () => {
+    const overlap = new Overlap('failed');
+    const signaturesBefore = (await tagsIn(A.addr)).filter((t) => t.endsWith('.sig'));
+    const { attempt, backend } = await run({ tag: '1.6.0', extra: [overlap], env: { SOUS_SIGNING_KEY: keys.privateKey } });
+    const e = await refusal(attempt);
+    expect(e.code).toBe('CONTRACT_FAILED');
+    expect(e.hints.join('\n')).toContain('Nothing was tagged 1.6.0, signed or recorded');
+    expect(overlap.published).toHaveLength(1);
+    const after = await tagsIn(A.addr);
+    expect(after).toContain(overlap.published[0][0]);
+    expect(after).not.toContain('1.6.0');
+    expect(after.filter((t) => t.endsWith('.sig')).sort()).toEqual(signaturesBefore.sort());
+    expect(await backend.artifact(SL, '1.6.0')).toBeUndefined();
   });
 });
 

@@ -57,30 +57,34 @@ function registryError(host: string, ref: string, e: unknown): SousError {
 }
 
 /**
- * Publishes the built image: the engine pushes its first tag (layers, config,
- * manifest); the registry is then asked for that tag's manifest, which must
- * be the one the engine pushed (DIGEST_MISMATCH otherwise), and stores the
- * same manifest bytes under every other tag, so one push serves them all.
- * Sets the artifact's digest and its `name@digest` reference.
+ * Publishes the built image. When the artifact has no digest yet, the engine
+ * pushes its first tag (layers, config, manifest); the registry is then asked
+ * for that tag's manifest, which must be the one the engine pushed
+ * (DIGEST_MISMATCH otherwise). Every other tag, and every tag of an artifact
+ * already published (a build adds its version tag once the contracts pass),
+ * is the same manifest bytes stored by the registry under that tag. Sets the
+ * artifact's digest and its `name@digest` reference.
  */
 export async function publishImage(docker: Dockerode, artifact: Artifact, onProgress?: (p: Progress) => void): Promise<void> {
   const { image } = artifact;
   if (!image.tags.length) throw failure('NOTHING_TO_PUSH', `the image ${image.name} has no tags to push`);
   // A process's first fetch loads its HTTP client, some 25 ms: while the engine pushes, not after.
   void fetch('data:,').then((r) => r.arrayBuffer(), () => undefined);
+  const known = artifact.digest || undefined;
   const [first, ...others] = image.tags;
-  const pushed = await pushTag(docker, first, onProgress);
+  const pushed = known ?? (await pushTag(docker, first, onProgress));
   const repo = repositoryOf(first);
   const { host, repository } = splitRepository(repo);
   const client = new RegistryClient(host);
+  const reference = known ?? first.slice(repo.length + 1);
   let manifest: Awaited<ReturnType<RegistryClient['getManifest']>>;
   try {
-    manifest = await client.getManifest(repository, first.slice(repo.length + 1));
+    manifest = await client.getManifest(repository, reference);
   } catch (e) {
     if (isSousError(e) && e.code === 'MANIFEST_UNKNOWN') {
-      throw failure('DIGEST_UNCONFIRMED', `the registry ${host} does not have ${first} right after the push`, {
+      throw failure('DIGEST_UNCONFIRMED', `the registry ${host} does not have ${known ? `${repo}@${known}` : first}${known ? '' : ' right after the push'}`, {
         hints: ['Something removed it, or the registry is eventually consistent: push again and check the registry'],
-        details: { registry: host, reference: first },
+        details: { registry: host, reference: known ? `${repo}@${known}` : first },
       });
     }
     throw registryError(host, first, e);
@@ -91,7 +95,7 @@ export async function publishImage(docker: Dockerode, artifact: Artifact, onProg
       details: { reference: first, pushed, served: manifest.digest },
     });
   }
-  for (const ref of others) {
+  for (const ref of known ? image.tags : others) {
     const r = repositoryOf(ref);
     if (r !== repo) throw failure('TAGS_SPLIT', `the image's tags name two repositories (${repo} and ${r})`, { hints: ['Core names one repository per image: a plugin changed the tags'] });
     try {

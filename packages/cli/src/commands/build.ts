@@ -5,7 +5,7 @@ import { taskList } from '../ui/tasks';
 
 export default class Build extends SousCommand {
   static summary = 'Build, test, sign and publish the image of a version of the application.';
-  static description = `Builds the image from the source at the version tag (a clean checkout of the tag's commit, never the working tree), by the stack's conventions (node, go, java) or the application's own Dockerfile. Contracts run against the image; only then is it pushed by digest, signed and pre-cached in the clusters its manifest targets, and recorded in the artifact index as deployable. A version already built is not built again (--force does).`;
+  static description = `Builds the image from the source at the version tag (a clean checkout of the tag's commit, never the working tree), by the stack's conventions (node, go, java) or the application's own Dockerfile. Contracts run against the image while it is pushed under the build's own revision tag; only when they pass is it given the version tag, signed and pre-cached in the clusters its manifest targets, and recorded in the artifact index as deployable. A version already built is not built again (--force does).`;
   static examples = [
     '<%= config.bin %> build --tag 1.2.0',
     '<%= config.bin %> build -tag 1.2.0 examples/hello-node',

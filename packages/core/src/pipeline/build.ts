@@ -247,9 +247,25 @@ export async function build(sous: Sous, opts: BuildOptions): Promise<BuildResult
     begin('test');
     const kind = manifests[0]?.Kind ?? 'http-service';
     const report: ContractReport = { image, kind, manifest: manifests[0], clusters: state.defs.Clusters ?? {}, results: [] };
-    await sous.hooks.testImage.promise(report);
+    const clusters = state.defs.Clusters ?? {};
+    const targetNames = [...new Set(manifests.flatMap((m) => Object.keys(m.Deployments ?? {})))].sort();
+    const targets = targetNames.map((c) => ({ cluster: c, registry: clusters[c]?.Registry || undefined }));
+    const artifact: Artifact = { source: ctx, image, reference: '', digest: '', contracts: report.results, precache: {}, manifest: manifests[0], targets, timings: timings as Record<string, number> };
+    // The image goes up under its build-unique revision tag while the contracts run; the version tag, the name
+    // people and deploys use, is only written once they pass (and nothing unsigned is deployable anyway).
+    const versionRef = tags[0];
+    const stagedTags = image.tags.filter((t) => t !== versionRef);
+    const staged: Artifact = { ...artifact, image: { ...image, tags: stagedTags } };
+    const publishing = stagedTags.length ? sous.hooks.publish.promise(staged).then(() => undefined, (e: unknown) => e) : Promise.resolve(undefined);
+    try {
+      await sous.hooks.testImage.promise(report);
+    } catch (e) {
+      await publishing;
+      throw e;
+    }
     const failed = report.results.filter((r) => r.status === 'failed');
     if (failed.length) {
+      await publishing;
       await emitEvent(sous, {
         type: 'contract.failed',
         manifestID,
@@ -260,19 +276,32 @@ export async function build(sous: Sous, opts: BuildOptions): Promise<BuildResult
         contracts: report.results.map((r) => ({ name: r.name, status: r.status, ...(r.message ? { message: r.message } : {}), ...(r.expected ? { expected: r.expected } : {}), ...(r.actual ? { actual: r.actual } : {}), durationMs: r.durationMs })),
       });
       throw new SousError('CONTRACT_FAILED', `${failed.length} contract(s) failed: ${failed.map((f) => `${f.name}: expected ${f.expected ?? '?'}, got ${f.actual ?? f.message ?? '?'}`).join('; ')}`, {
-        hints: ['Nothing was pushed, signed or recorded. Run the image yourself to see: the container logs are in details.'],
+        hints: [`Nothing was tagged ${versionTag}, signed or recorded (the layers went up under the build's own tag ${stagedTags[0]?.slice(stagedTags[0].lastIndexOf(':') + 1) ?? '-'} while the contracts ran; unsigned, nothing deploys it). Run the image yourself to see: the container logs are in details.`],
         details: { contracts: report.results },
       });
     }
     end(report.results.length ? `${report.results.length} contract(s): ${report.results.map((r) => `${r.name} ${r.status}`).join(', ')}` : 'no contracts');
 
     begin('publish');
-    const clusters = state.defs.Clusters ?? {};
-    const targetNames = [...new Set(manifests.flatMap((m) => Object.keys(m.Deployments ?? {})))].sort();
-    const targets = targetNames.map((c) => ({ cluster: c, registry: clusters[c]?.Registry || undefined }));
-    const artifact: Artifact = { source: ctx, image, reference: '', digest: '', contracts: report.results, precache: {}, manifest: manifests[0], targets, timings: timings as Record<string, number> };
-    await sous.hooks.publish.promise(artifact);
-    if (!artifact.digest) throw failure('NOT_PUBLISHED', 'no plugin published the image', { hints: ['The docker plugin pushes images: is it in the config plugins?'] });
+    const publishError = await publishing;
+    if (publishError) throw publishError;
+    if (stagedTags.length) {
+      if (!staged.digest) throw failure('NOT_PUBLISHED', 'no plugin published the image', { hints: ['The docker plugin pushes images: is it in the config plugins?'] });
+      Object.assign(artifact, { digest: staged.digest, reference: staged.reference });
+      image.digest = staged.image.digest ?? staged.digest;
+    }
+    // The version tag: the same manifest, now that the contracts passed (a plugin tags it in the registry).
+    const promoted: Artifact = { ...artifact, image: { ...image, tags: image.tags.filter((t) => !stagedTags.includes(t)) } };
+    await sous.hooks.publish.promise(promoted);
+    if (!promoted.digest) throw failure('NOT_PUBLISHED', 'no plugin published the image', { hints: ['The docker plugin pushes images: is it in the config plugins?'] });
+    if (artifact.digest && promoted.digest !== artifact.digest) {
+      throw failure('DIGEST_MISMATCH', `${versionRef} was published as ${promoted.digest}, but the build's own tag as ${artifact.digest}`, {
+        hints: ['Something else pushes to the same name: build again, and check who else writes there'],
+        details: { reference: versionRef, pushed: promoted.digest, staged: artifact.digest },
+      });
+    }
+    Object.assign(artifact, { digest: promoted.digest, reference: promoted.reference });
+    image.digest = promoted.image.digest ?? promoted.digest;
     end(artifact.reference);
 
     begin('sign');
