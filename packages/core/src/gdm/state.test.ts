@@ -1,3 +1,4 @@
+import { execFileSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { Gdm, intendedDeployments } from './state';
@@ -229,6 +230,33 @@ describe('recovery', () => {
     expect(fs.existsSync(stale)).toBe(false);
     expect(worktreeClean(dir)).toBe(true);
     expect(fs.readFileSync(path.join(dir, 'defs.yaml'), 'utf8')).toBe(s);
+  });
+});
+
+describe('the working tree on open', () => {
+  it('is brought to a branch that moved past it, and left alone (index unwritten) when it is current', async () => {
+    const { dir } = await original();
+    await GdmStore.open(dir, { remote: false });
+    // The branch moves to a commit with a new defs.yaml, through a private index: the checkout lags (a writer killed
+    // between its commit and its checkout, or a fetch).
+    const tmpIndex = path.join(dir, '.git', 'lag-index');
+    const env = { ...process.env, GIT_INDEX_FILE: tmpIndex };
+    const run = (args: string[], input?: string) => execFileSync('git', args, { cwd: dir, env, input, encoding: 'utf8' }).trim();
+    const changed = `${fs.readFileSync(path.join(dir, 'defs.yaml'), 'utf8')}# moved\n`;
+    const blob = run(['hash-object', '-w', '--stdin'], changed);
+    run(['read-tree', 'HEAD']);
+    run(['update-index', '--cacheinfo', `100644,${blob},defs.yaml`]);
+    const commit = run(['commit-tree', run(['write-tree']), '-p', 'HEAD', '-m', 'moved'], '');
+    run(['update-ref', 'refs/heads/main', commit]);
+    fs.rmSync(tmpIndex);
+    await GdmStore.open(dir, { remote: false });
+    expect(fs.readFileSync(path.join(dir, 'defs.yaml'), 'utf8')).toBe(changed);
+    expect(worktreeClean(dir)).toBe(true);
+    const index = path.join(dir, '.git', 'index');
+    const before = fs.statSync(index).mtimeMs;
+    await new Promise((r) => setTimeout(r, 20));
+    await GdmStore.open(dir, { remote: false });
+    expect(fs.statSync(index).mtimeMs).toBe(before);
   });
 });
 

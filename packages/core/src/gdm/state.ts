@@ -245,7 +245,7 @@ export class Gdm {
   }
 
   async artifacts(source: SourceLocation, revision?: string): Promise<ArtifactRecord[]> {
-    const rev = revision ?? (await this.store.head());
+    const rev = revision ?? (await this.store.headFast());
     const entries = await this.store.listFiles(rev, [artifactDir(source)]);
     const direct = entries.filter((e) => e.path.slice(artifactDir(source).length + 1).indexOf('/') < 0);
     const blobs = await this.store.readBlobs(direct.map((e) => e.sha));
@@ -253,14 +253,14 @@ export class Gdm {
   }
 
   async allArtifacts(revision?: string): Promise<ArtifactRecord[]> {
-    const rev = revision ?? (await this.store.head());
+    const rev = revision ?? (await this.store.headFast());
     const entries = await this.store.listFiles(rev, ['artifacts']);
     const blobs = await this.store.readBlobs(entries.map((e) => e.sha));
     return entries.map((e) => parseArtifact(blobs.get(e.sha) ?? '', e.path));
   }
 
   async artifact(source: SourceLocation, version: string, revision?: string): Promise<ArtifactRecord | undefined> {
-    const rev = revision ?? (await this.store.head());
+    const rev = revision ?? (await this.store.headFast());
     const text = await this.store.readFile(rev, artifactPath(source, version));
     return text === undefined ? undefined : parseArtifact(text, artifactPath(source, version));
   }

@@ -81,13 +81,12 @@ export class GdmStore {
     if (!fs.existsSync(path.join(abs, '.git', 'HEAD'))) {
       await GdmStore.initialise(abs, opts);
     }
-    const head = await git(abs, ['symbolic-ref', '-q', 'HEAD'], { reject: false });
+    const name = opts.remote === false ? undefined : (opts.remote ?? 'origin');
+    const [head, url] = await Promise.all([git(abs, ['symbolic-ref', '-q', 'HEAD'], { reject: false }), name ? git(abs, ['remote', 'get-url', name], { reject: false }) : undefined]);
     const branch = head.exitCode === 0 ? head.stdout.trim() : 'refs/heads/main';
     let remote: string | undefined;
-    if (opts.remote !== false) {
-      const name = opts.remote ?? 'origin';
-      const r = await git(abs, ['remote', 'get-url', name], { reject: false });
-      if (r.exitCode === 0) remote = name;
+    if (name && url) {
+      if (url.exitCode === 0) remote = name;
       else if (opts.remote) throw usageError('STATE_REMOTE_UNKNOWN', `the state repository ${abs} has no remote ${JSON.stringify(name)}`, { hints: [`Add it: git -C ${abs} remote add ${name} URL`] });
     }
     const store = new GdmStore(abs, branch, remote, opts);
@@ -98,6 +97,7 @@ export class GdmStore {
 
   /** A repository without commits (a clone of an empty remote, say) gets the remote's history or an empty defs.yaml. */
   private async ensureFirstCommit(): Promise<void> {
+    if (await this.looseHead()) return;
     const head = await git(this.dir, ['rev-parse', '--verify', '-q', this.branch], { reject: false });
     if (head.exitCode === 0) return;
     // Only a repository without any branch is new. HEAD naming a branch that does not exist while others
@@ -158,7 +158,28 @@ export class GdmStore {
         /* gone already */
       }
     }
-    await this.syncWorktree(true);
+    // The working tree follows every write; it only needs bringing up to date when the branch moved after the
+    // index was last written (a writer stopped between its commit and its checkout, or a fetch moved it).
+    if (await this.worktreeMayLag()) await this.syncWorktree(true);
+  }
+
+  private async worktreeMayLag(): Promise<boolean> {
+    try {
+      const [ref, index] = await Promise.all([fsp.stat(path.join(this.gitDir, this.branch)), fsp.stat(path.join(this.gitDir, 'index'))]);
+      return ref.mtimeMs > index.mtimeMs;
+    } catch {
+      return true;
+    }
+  }
+
+  /** The branch's commit from its loose ref file, or undefined (packed, missing, unreadable). */
+  private async looseHead(): Promise<string | undefined> {
+    try {
+      const loose = (await fsp.readFile(path.join(this.gitDir, this.branch), 'utf8')).trim();
+      return /^[0-9a-f]{40}$/.test(loose) ? loose : undefined;
+    } catch {
+      return undefined;
+    }
   }
 
   async head(): Promise<string> {
@@ -167,13 +188,7 @@ export class GdmStore {
 
   /** The branch's commit read straight from git's ref files (no process), falling back to `head()`. */
   async headFast(): Promise<string> {
-    try {
-      const loose = (await fsp.readFile(path.join(this.gitDir, this.branch), 'utf8')).trim();
-      if (/^[0-9a-f]{40}$/.test(loose)) return loose;
-    } catch {
-      /* packed or missing: ask git */
-    }
-    return this.head();
+    return (await this.looseHead()) ?? this.head();
   }
 
   /** Whether reads pull from a remote first. */
