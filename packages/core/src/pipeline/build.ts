@@ -256,6 +256,7 @@ export async function build(sous: Sous, opts: BuildOptions): Promise<BuildResult
     const versionRef = tags[0];
     const stagedTags = image.tags.filter((t) => t !== versionRef);
     const staged: Artifact = { ...artifact, image: { ...image, tags: stagedTags } };
+    if (stagedTags.length) obs.progress?.({ phase: 'test', message: `pushing ${stagedTags.join(', ')} while the contracts run` });
     const publishing = stagedTags.length ? sous.hooks.publish.promise(staged).then(() => undefined, (e: unknown) => e) : Promise.resolve(undefined);
     try {
       await sous.hooks.testImage.promise(report);
