@@ -96,6 +96,8 @@ function contentKeyOf(tree: string, plan: BuildPlan): string {
   return `sha256:${h.digest('hex')}`;
 }
 
+const notPublished = () => failure('NOT_PUBLISHED', 'no plugin published the image', { hints: ['The docker plugin pushes images: is it in the config plugins?'] });
+
 function knownStacks(sous: Sous): string[] {
   return [...(sous.hooks.buildPlan as unknown as { _map: Map<string, { taps: unknown[] }> })._map.entries()].filter(([, h]) => h.taps.length > 0).map(([k]) => k);
 }
@@ -287,14 +289,14 @@ export async function build(sous: Sous, opts: BuildOptions): Promise<BuildResult
     const publishError = await publishing;
     if (publishError) throw publishError;
     if (stagedTags.length) {
-      if (!staged.digest) throw failure('NOT_PUBLISHED', 'no plugin published the image', { hints: ['The docker plugin pushes images: is it in the config plugins?'] });
+      if (!staged.digest) throw notPublished();
       Object.assign(artifact, { digest: staged.digest, reference: staged.reference });
       image.digest = staged.image.digest ?? staged.digest;
     }
     // The version tag: the same manifest, now that the contracts passed (a plugin tags it in the registry).
     const promoted: Artifact = { ...artifact, image: { ...image, tags: image.tags.filter((t) => !stagedTags.includes(t)) } };
     await sous.hooks.publish.promise(promoted);
-    if (!promoted.digest) throw failure('NOT_PUBLISHED', 'no plugin published the image', { hints: ['The docker plugin pushes images: is it in the config plugins?'] });
+    if (!promoted.digest) throw notPublished();
     if (artifact.digest && promoted.digest !== artifact.digest) {
       throw failure('DIGEST_MISMATCH', `${versionRef} was published as ${promoted.digest}, but the build's own tag as ${artifact.digest}`, {
         hints: ['Something else pushes to the same name: build again, and check who else writes there'],
