@@ -248,27 +248,32 @@ export async function build(sous: Sous, opts: BuildOptions): Promise<BuildResult
 
     begin('test');
     const kind = manifests[0]?.Kind ?? 'http-service';
-    const report: ContractReport = { image, kind, manifest: manifests[0], clusters: state.defs.Clusters ?? {}, results: [] };
     const clusters = state.defs.Clusters ?? {};
+    const report: ContractReport = { image, kind, manifest: manifests[0], clusters, results: [] };
     const targetNames = [...new Set(manifests.flatMap((m) => Object.keys(m.Deployments ?? {})))].sort();
     const targets = targetNames.map((c) => ({ cluster: c, registry: clusters[c]?.Registry || undefined }));
     const artifact: Artifact = { source: ctx, image, reference: '', digest: '', contracts: report.results, precache: {}, manifest: manifests[0], targets, timings: timings as Record<string, number> };
+    /** Runs the publish hook for some of the image's tags; the artifact takes the digest once the caller adopts it. */
+    const publishTags = async (tagsNow: string[]): Promise<Artifact> => {
+      const a: Artifact = { ...artifact, image: { ...image, tags: tagsNow } };
+      await sous.hooks.publish.promise(a);
+      if (!a.digest) throw notPublished();
+      return a;
+    };
+    const adopt = (a: Artifact) => {
+      artifact.digest = a.digest;
+      artifact.reference = a.reference;
+      image.digest = a.digest;
+    };
     // The image goes up under its build-unique revision tag while the contracts run; the version tag, the name
     // people and deploys use, is only written once they pass (and nothing unsigned is deployable anyway).
     const versionRef = tags[0];
     const stagedTags = image.tags.filter((t) => t !== versionRef);
-    const staged: Artifact = { ...artifact, image: { ...image, tags: stagedTags } };
     if (stagedTags.length) obs.progress?.({ phase: 'test', message: `pushing ${stagedTags.join(', ')} while the contracts run` });
-    const publishing = stagedTags.length ? sous.hooks.publish.promise(staged).then(() => undefined, (e: unknown) => e) : Promise.resolve(undefined);
-    try {
-      await sous.hooks.testImage.promise(report);
-    } catch (e) {
-      await publishing;
-      throw e;
-    }
+    const staging = stagedTags.length ? early(publishTags(stagedTags)) : undefined;
+    await sous.hooks.testImage.promise(report);
     const failed = report.results.filter((r) => r.status === 'failed');
     if (failed.length) {
-      await publishing;
       await emitEvent(sous, {
         type: 'contract.failed',
         manifestID,
@@ -286,25 +291,16 @@ export async function build(sous: Sous, opts: BuildOptions): Promise<BuildResult
     end(report.results.length ? `${report.results.length} contract(s): ${report.results.map((r) => `${r.name} ${r.status}`).join(', ')}` : 'no contracts');
 
     begin('publish');
-    const publishError = await publishing;
-    if (publishError) throw publishError;
-    if (stagedTags.length) {
-      if (!staged.digest) throw notPublished();
-      Object.assign(artifact, { digest: staged.digest, reference: staged.reference });
-      image.digest = staged.image.digest ?? staged.digest;
-    }
+    if (staging) adopt(await staging);
     // The version tag: the same manifest, now that the contracts passed (a plugin tags it in the registry).
-    const promoted: Artifact = { ...artifact, image: { ...image, tags: image.tags.filter((t) => !stagedTags.includes(t)) } };
-    await sous.hooks.publish.promise(promoted);
-    if (!promoted.digest) throw notPublished();
+    const promoted = await publishTags(image.tags.filter((t) => !stagedTags.includes(t)));
     if (artifact.digest && promoted.digest !== artifact.digest) {
       throw failure('DIGEST_MISMATCH', `${versionRef} was published as ${promoted.digest}, but the build's own tag as ${artifact.digest}`, {
         hints: ['Something else pushes to the same name: build again, and check who else writes there'],
         details: { reference: versionRef, pushed: promoted.digest, staged: artifact.digest },
       });
     }
-    Object.assign(artifact, { digest: promoted.digest, reference: promoted.reference });
-    image.digest = promoted.image.digest ?? promoted.digest;
+    adopt(promoted);
     end(artifact.reference);
 
     begin('sign');
