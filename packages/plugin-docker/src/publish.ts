@@ -82,9 +82,10 @@ export async function publishImage(docker: Dockerode, artifact: Artifact, onProg
     manifest = await client.getManifest(repository, reference);
   } catch (e) {
     if (isSousError(e) && e.code === 'MANIFEST_UNKNOWN') {
-      throw failure('DIGEST_UNCONFIRMED', `the registry ${host} does not have ${known ? `${repo}@${known}` : first}${known ? '' : ' right after the push'}`, {
+      const where = known ? `${repo}@${known}` : first;
+      throw failure('DIGEST_UNCONFIRMED', `the registry ${host} does not have ${where}${known ? '' : ' right after the push'}`, {
         hints: ['Something removed it, or the registry is eventually consistent: push again and check the registry'],
-        details: { registry: host, reference: known ? `${repo}@${known}` : first },
+        details: { registry: host, reference: where },
       });
     }
     throw registryError(host, first, e);
