@@ -110,14 +110,16 @@ export async function pushImage(registry: string, repository: string, layers: Bu
  * reference matches `refuse` (answering `status` with a registry error body)
  * and passes everything else through.
  */
-export async function refusingProxy(upstream: string, refuse: RegExp, status = 403): Promise<{ addr: string; refused: number; close(): Promise<void> }> {
+export async function refusingProxy(upstream: string, refuse: RegExp, status = 403, message = 'requested access to the resource is denied'): Promise<{ addr: string; refused: number; requests: string[]; close(): Promise<void> }> {
   const state = { refused: 0 };
+  const requests: string[] = [];
   const server = http.createServer((req, res) => {
+    requests.push(`${req.method} ${req.url}`);
     if (req.method === 'PUT' && /\/manifests\//.test(req.url ?? '') && refuse.test(req.url ?? '')) {
       state.refused++;
       req.resume();
       res.writeHead(status, { 'content-type': 'application/json' });
-      res.end(JSON.stringify({ errors: [{ code: 'DENIED', message: 'requested access to the resource is denied' }] }));
+      res.end(JSON.stringify({ errors: [{ code: 'DENIED', message }] }));
       return;
     }
     const [host, port] = upstream.split(':');
@@ -135,6 +137,7 @@ export async function refusingProxy(upstream: string, refuse: RegExp, status = 4
   const addr = `127.0.0.1:${(server.address() as net.AddressInfo).port}`;
   return {
     addr,
+    requests,
     get refused() {
       return state.refused;
     },

@@ -6,7 +6,8 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { loadConfig, Sous, type Artifact, type BuildPlan, type BuiltImage, type Progress, type SourceContext, type Workspace } from '@sous/core';
 import { docker } from './plugin';
-import { BUSYBOX, cleanUp, deadPort, readFromImage, refusingRegistry, refusingProxy, registryOnlyImage, tempDir, TEST_LABEL, testEngine, V2_ACCEPT, type TestEngine } from './testing/engine';
+import { refusingProxy } from '../../../test/helpers/registries';
+import { BUSYBOX, cleanUp, deadPort, readFromImage, refusingRegistry, registryOnlyImage, tempDir, TEST_LABEL, testEngine, V2_ACCEPT, type TestEngine } from './testing/engine';
 
 // Runs wherever an engine can be had (started or reused); SOUS_TEST_NO_ENGINE=1 opts out, as for test/.
 const withEngine = process.env.SOUS_TEST_NO_ENGINE === '1' ? describe.skip : describe;
@@ -252,9 +253,9 @@ withEngine('publishing', () => {
   });
 
   it('pushes once: the other tags are the same manifest, stored by the registry; a refusal there is PUSH_REFUSED', async () => {
-    const proxy = await refusingProxy(eng.registry, (method, url) => method === 'PUT' && /\/manifests\/second$/.test(url), 403, 'no second tag');
+    const proxy = await refusingProxy(eng.registry, /\/second$/, 403, 'no second tag');
     try {
-      const name = `${proxy.host}/sous-test-${eng.run}/once`;
+      const name = `${proxy.addr}/sous-test-${eng.run}/once`;
       for (const t of ['first', 'second']) await eng.docker.getImage(image.id).tag({ repo: name, tag: t });
       const e = await caught(sous.hooks.publish.promise(artifactOf({ ...image, name, tags: [`${name}:first`, `${name}:second`] })));
       expect(e.code).toBe('PUSH_REFUSED');

@@ -128,32 +128,6 @@ export async function refusingRegistry(status = 403, message = 'this registry is
   return { host: `127.0.0.1:${(srv.address() as AddressInfo).port}`, close: () => new Promise((r) => srv.close(() => r())) };
 }
 
-/**
- * A registry in front of a real one: requests `refuse` picks are answered with
- * `status` and a registry error; every other request is passed through.
- */
-export async function refusingProxy(upstream: string, refuse: (method: string, url: string) => boolean, status = 403, message = 'refused by the test proxy'): Promise<{ host: string; requests: string[]; close(): Promise<void> }> {
-  const [uh, up] = upstream.split(':');
-  const requests: string[] = [];
-  const srv = http.createServer((req, res) => {
-    requests.push(`${req.method} ${req.url}`);
-    if (refuse(req.method ?? 'GET', req.url ?? '/')) {
-      req.resume();
-      res.writeHead(status, { 'Content-Type': 'application/json', 'Docker-Distribution-Api-Version': 'registry/2.0' });
-      res.end(JSON.stringify({ errors: [{ code: 'DENIED', message }] }));
-      return;
-    }
-    const fwd = http.request({ host: uh, port: Number(up), method: req.method, path: req.url, headers: { ...req.headers, host: upstream } }, (ur) => {
-      res.writeHead(ur.statusCode ?? 502, ur.headers);
-      ur.pipe(res);
-    });
-    fwd.on('error', () => res.destroy());
-    req.pipe(fwd);
-  });
-  await new Promise<void>((r) => srv.listen(0, '127.0.0.1', r));
-  return { host: `127.0.0.1:${(srv.address() as AddressInfo).port}`, requests, close: () => new Promise((r) => { srv.closeAllConnections(); srv.close(() => r()); }) };
-}
-
 /** A loopback port nothing listens on. */
 export async function deadPort(): Promise<number> {
   const srv = http.createServer();
