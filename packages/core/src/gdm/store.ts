@@ -41,6 +41,12 @@ export interface StoreOptions {
   lockTimeoutMs?: number;
 }
 
+/** A path set to a blob, or removed (null), in a tree being built. */
+interface TreeChange {
+  path: string;
+  sha: string | null;
+}
+
 const ZERO = '0000000000000000000000000000000000000000';
 const STALE_LOCK_MS = 15_000;
 const MAX_CAS_ATTEMPTS = 200;
@@ -256,13 +262,13 @@ export class GdmStore {
   }
 
   private async commitLocal(changes: FileChange[], opts: WriteOptions): Promise<{ revision: string; changed: boolean }> {
-    const blobs = await this.hashObjects(changes);
+    const entries = await this.hashObjects(changes);
     const touched = new Set([...changes.map((c) => c.path), ...(opts.reads ?? [])]);
     for (let attempt = 0; attempt < MAX_CAS_ATTEMPTS; attempt++) {
       // First on the revision the change was read at (the swap below fails if the branch has moved since), then on the branch as it is.
       const head = attempt === 0 ? opts.base : await this.head();
       if (head !== opts.base) await this.checkConflict(opts.base, head, touched);
-      const [tree, headTree] = await Promise.all([this.buildTree(head, changes, blobs), git(this.dir, ['rev-parse', `${head}^{tree}`]).then((r) => r.stdout.trim())]);
+      const [tree, headTree] = await Promise.all([this.treeWith(head, entries), git(this.dir, ['rev-parse', `${head}^{tree}`]).then((r) => r.stdout.trim())]);
       if (tree === headTree) {
         if (attempt === 0 && (await this.head()) !== head) continue;
         return { revision: head, changed: false };
@@ -297,24 +303,25 @@ export class GdmStore {
     }
   }
 
-  private async hashObjects(changes: FileChange[]): Promise<Map<string, string>> {
-    const out = new Map<string, string>();
+  /** Stores the new contents as blobs: each change as the path and its blob (null for a deletion). */
+  private async hashObjects(changes: FileChange[]): Promise<TreeChange[]> {
+    const out: TreeChange[] = [];
     for (const c of changes) {
-      if (c.content === null) continue;
-      const r = await git(this.dir, ['hash-object', '-w', '--stdin'], { input: c.content });
-      out.set(c.path, r.stdout.trim());
+      const sha = c.content === null ? null : (await git(this.dir, ['hash-object', '-w', '--stdin'], { input: c.content })).stdout.trim();
+      out.push({ path: c.path, sha });
     }
     return out;
   }
 
-  private async buildTree(head: string, changes: FileChange[], blobs: Map<string, string>): Promise<string> {
+  /** The tree of `onto` with `entries` set to their blobs (null: removed), built on a private index. */
+  private async treeWith(onto: string, entries: TreeChange[]): Promise<string> {
     const tmpDir = path.join(this.gitDir, 'sous-tmp');
     await fsp.mkdir(tmpDir, { recursive: true });
     const index = path.join(tmpDir, `index-${process.pid}-${crypto.randomBytes(6).toString('hex')}`);
     const env = { GIT_INDEX_FILE: index };
     try {
-      await git(this.dir, ['read-tree', head], { env });
-      const info = changes.map((c) => (c.content === null ? `0 ${ZERO}\t${c.path}` : `100644 ${blobs.get(c.path)}\t${c.path}`)).join('\n') + '\n';
+      await git(this.dir, ['read-tree', onto], { env });
+      const info = entries.map((e) => (e.sha === null ? `0 ${ZERO}\t${e.path}` : `100644 ${e.sha}\t${e.path}`)).join('\n') + '\n';
       await git(this.dir, ['update-index', '--index-info'], { env, input: info });
       return (await git(this.dir, ['write-tree'], { env })).stdout.trim();
     } finally {
@@ -415,32 +422,21 @@ export class GdmStore {
     const parent = `${rev}^`;
     const diff = await git(this.dir, ['diff-tree', '-r', '-z', '--no-renames', '--no-commit-id', parent, rev]);
     const fields = diff.stdout.split('\0').filter((s) => s !== '');
-    const changes: { path: string; sha: string | null }[] = [];
+    const changes: TreeChange[] = [];
     for (let i = 0; i + 1 < fields.length; i += 2) {
       const meta = fields[i].split(' ');
       const status = meta[4];
       changes.push({ path: fields[i + 1], sha: status === 'D' ? null : meta[3] });
     }
     await this.checkConflict(base, onto, new Set(changes.map((c) => c.path)));
-    const tmpDir = path.join(this.gitDir, 'sous-tmp');
-    await fsp.mkdir(tmpDir, { recursive: true });
-    const index = path.join(tmpDir, `index-${process.pid}-${crypto.randomBytes(6).toString('hex')}`);
-    const env = { GIT_INDEX_FILE: index };
-    try {
-      await git(this.dir, ['read-tree', onto], { env });
-      const info = changes.map((c) => (c.sha === null ? `0 ${ZERO}\t${c.path}` : `100644 ${c.sha}\t${c.path}`)).join('\n') + '\n';
-      await git(this.dir, ['update-index', '--index-info'], { env, input: info });
-      const tree = (await git(this.dir, ['write-tree'], { env })).stdout.trim();
-      const meta = (await git(this.dir, ['log', '-1', '--format=%an%x1f%ae%x1f%aI%x1f%B', rev])).stdout.split('\x1f');
-      const [name, email, date, message] = meta;
-      return (
-        await git(this.dir, ['commit-tree', tree, '-p', onto, '-m', message.trim()], {
-          env: { ...authorEnv({ name, email }), GIT_AUTHOR_DATE: date },
-        })
-      ).stdout.trim();
-    } finally {
-      await fsp.rm(index, { force: true });
-    }
+    const tree = await this.treeWith(onto, changes);
+    const meta = (await git(this.dir, ['log', '-1', '--format=%an%x1f%ae%x1f%aI%x1f%B', rev])).stdout.split('\x1f');
+    const [name, email, date, message] = meta;
+    return (
+      await git(this.dir, ['commit-tree', tree, '-p', onto, '-m', message.trim()], {
+        env: { ...authorEnv({ name, email }), GIT_AUTHOR_DATE: date },
+      })
+    ).stdout.trim();
   }
 
   /** With a remote: pull, commit, push; a rejected push is rebased and retried, a clash is a conflict and nothing stays behind. */
