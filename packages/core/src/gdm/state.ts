@@ -1,6 +1,6 @@
 import { isSousError, SousError, usageError } from '../errors';
 import { formatManifestID, formatSourceLocation, parseSourceLocation, type ManifestID, type SourceLocation } from '../model/ids';
-import { canonicalManifest, checkClustersKnown, clone, expandDeploySpec, validateManifest } from '../model/manifest';
+import { canonicalManifest, checkClustersKnown, clone, expandDeploySpec, manifestIDOf, validateManifest } from '../model/manifest';
 import { canonicalDefs, validateDefs } from '../model/defs';
 import type { ArtifactRecord, Cluster, Defs, DeploySpec, Manifest } from '../model/types';
 import { validateOrThrow } from '../schema';
@@ -84,7 +84,7 @@ export function parseManifestText(text: string, file: string, id?: ManifestID): 
   }
   const m = validateManifest(value, file);
   if (id) {
-    const mid = formatManifestID({ source: parseSourceLocation(m.Source), flavor: m.Flavor ?? '' });
+    const mid = formatManifestID(manifestIDOf(m));
     if (mid !== formatManifestID(id)) {
       throw usageError('MANIFEST_PATH_MISMATCH', `${file}: Source ${JSON.stringify(m.Source)}${m.Flavor ? ` with Flavor ${JSON.stringify(m.Flavor)}` : ''} does not match the file's place (${formatManifestID(id)})`, {
         file,
@@ -179,7 +179,7 @@ export class Gdm {
   manifestChange(state: State, manifest: Manifest): FileChange {
     const m = validateManifest(clone(manifest));
     checkClustersKnown(m, state.defs.Clusters ?? {});
-    const id: ManifestID = { source: parseSourceLocation(m.Source), flavor: m.Flavor ?? '' };
+    const id = manifestIDOf(m);
     const p = manifestPath(id);
     const existing = state.manifests.get(manifestKey(id));
     const canonical = canonicalManifest(m);

@@ -2,8 +2,8 @@ import { usageError } from '../errors';
 import { manifestKey, parseManifestText, type State } from '../gdm/state';
 import { renderYaml } from '../gdm/codec';
 import type { User } from '../gdm/store';
-import { formatManifestID, formatSourceLocation, parseSourceLocation, type ManifestID } from '../model/ids';
-import { canonicalManifest, clone, defaultDeploySpec } from '../model/manifest';
+import { formatManifestID, formatSourceLocation, type ManifestID } from '../model/ids';
+import { canonicalManifest, clone, defaultDeploySpec, manifestIDOf } from '../model/manifest';
 import { MANIFEST_KINDS, type DeploySpec, type Manifest } from '../model/types';
 import { closest } from '../util/text';
 import type { StateBackend } from './backend';
@@ -107,7 +107,7 @@ export async function setManifest(
 ): Promise<{ manifest: Manifest; revision: string; changed: boolean }> {
   const file = opts.file ?? '<stdin>';
   const parsed = parseManifestText(yaml, file);
-  const parsedKey = formatManifestID({ source: parseSourceLocation(parsed.Source), flavor: parsed.Flavor ?? '' });
+  const parsedKey = formatManifestID(manifestIDOf(parsed));
   if (parsedKey !== manifestKey(id)) {
     throw usageError('MANIFEST_ID_MISMATCH', `${file}: the manifest is for ${parsedKey}, not ${manifestKey(id)}`, {
       file,

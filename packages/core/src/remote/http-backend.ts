@@ -4,6 +4,7 @@ import { manifestKey } from '../gdm/state';
 import { manifestPath } from '../gdm/layout';
 import type { User } from '../gdm/store';
 import { formatManifestID, parseManifestID, parseSourceLocation, type SourceLocation } from '../model/ids';
+import { manifestIDOf } from '../model/manifest';
 import type { ArtifactRecord, Defs, Manifest } from '../model/types';
 import type { GdmDocument } from '../generated/api';
 import type { StateBackend } from '../ops/backend';
@@ -59,7 +60,7 @@ export class HttpBackend implements StateBackend {
     const only = (k: keyof StateChange) => Object.entries(change).every(([key, v]) => key === 'message' || key === k || v === undefined || (Array.isArray(v) && v.length === 0));
     if (sets.length === 1 && only('setManifests')) {
       const m = sets[0];
-      const id = { source: parseSourceLocation(m.Source), flavor: m.Flavor ?? '' };
+      const id = manifestIDOf(m);
       const cur = state.manifests.get(manifestKey(id));
       const r = await this.client.request<{ revision: string; changed: boolean }>('PUT', '/manifest', {
         query: q(id.source, { flavor: id.flavor }),
@@ -101,7 +102,7 @@ export class HttpBackend implements StateBackend {
     // Anything else is several files at once: the whole state, in one commit.
     const deleted = new Set(dels.map((d) => manifestKey(d)));
     const manifests = new Map<string, Manifest>([...state.manifests.values()].filter((m) => !deleted.has(m.key)).map((m) => [m.key, m.manifest]));
-    for (const m of sets) manifests.set(formatManifestID({ source: parseSourceLocation(m.Source), flavor: m.Flavor ?? '' }), m);
+    for (const m of sets) manifests.set(formatManifestID(manifestIDOf(m)), m);
     return (
       await this.client.request<{ revision: string; changed: boolean }>('PUT', '/gdm', {
         headers: { 'if-match': quoted(state.revision) },
