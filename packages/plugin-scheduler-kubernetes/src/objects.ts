@@ -54,19 +54,17 @@ export function resourcesFor(spec: DeploySpec): V1ResourceRequirements {
 /** The spec's env (sorted), then PORT0..n and PORT as Singularity gave them, unless the spec sets them. */
 export function envFor(spec: DeploySpec, basePort: number): V1EnvVar[] {
   const env: Record<string, string> = { ...(spec.Env ?? {}) };
-  const generated: Record<string, string> = {};
-  for (let i = 0; i < portCount(spec); i++) generated[`PORT${i}`] = String(basePort + i);
-  if (portCount(spec) > 0) generated.PORT = String(basePort);
   const out: V1EnvVar[] = Object.keys(env).sort().map((name) => ({ name, value: String(env[name]) }));
-  for (const [name, value] of Object.entries(generated)) if (!(name in env)) out.push({ name, value });
+  for (const [name, value] of Object.entries(generatedEnv(spec, basePort))) if (!(name in env)) out.push({ name, value });
   return out;
 }
 
-/** The generated env vars, to tell them from the spec's own when reading back. */
+/** The generated env vars (PORT0..n, then PORT), to tell them from the spec's own when reading back. */
 export function generatedEnv(spec: DeploySpec, basePort: number): Record<string, string> {
+  const n = portCount(spec);
   const out: Record<string, string> = {};
-  for (let i = 0; i < portCount(spec); i++) out[`PORT${i}`] = String(basePort + i);
-  if (portCount(spec) > 0) out.PORT = String(basePort);
+  for (let i = 0; i < n; i++) out[`PORT${i}`] = String(basePort + i);
+  if (n > 0) out.PORT = String(basePort);
   return out;
 }
 
