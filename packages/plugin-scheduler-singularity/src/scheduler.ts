@@ -211,11 +211,9 @@ export class SingularityScheduler implements Scheduler {
         if (!retryable(e)) throw e;
       }
       if (parent) {
-        const type = parent.request.requestType;
         const active = parent.requestDeployState?.activeDeploy?.deployId;
         const healthy = (parent.taskIds?.healthy ?? []).filter((t) => !active || t.deployId === active).length;
-        const longRunning = type === 'SERVICE' || type === 'WORKER';
-        if ((parent.request.instances ?? 1) === n && (!longRunning || !parent.taskIds || healthy === n)) return done(ok, 'Active');
+        if ((parent.request.instances ?? 1) === n && (!isLongRunning(parent.request.requestType) || !parent.taskIds || healthy === n)) return done(ok, 'Active');
         opts.onProgress?.({ phase: 'waiting', message: `${healthy}/${n} healthy` });
       }
       const left = deadline - Date.now();
