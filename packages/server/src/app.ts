@@ -1,10 +1,10 @@
 import * as path from 'node:path';
 import Fastify, { type FastifyInstance } from 'fastify';
 import { Gdm, Rectifier, statusDirFor, type Logger, type ResolvedConfig, type Sous } from '@sous/core';
-import { TokenStore } from './auth';
+import { TokenStore, tokensFileFor } from './auth';
 import { Autoresolver } from './autoresolver';
 import { TagBuilds, type TagBuildsOptions } from './builds';
-import { auditLog, mutex, StateCache, type ServerContext } from './context';
+import { auditLog, mutex, sousDir, StateCache, type ServerContext } from './context';
 import { sendError, toError } from './http';
 import { ServerMetrics } from './metrics';
 import { buildRoutes } from './routes/builds';
@@ -41,10 +41,6 @@ export interface SousServer {
   close(): Promise<void>;
 }
 
-export function sousDir(stateLocation: string): string {
-  return path.join(stateLocation, '.git', 'sous');
-}
-
 /** Builds the Sous HTTP API over a git-backed GDM, with its autoresolver. */
 export async function createServer(opts: ServerOptions): Promise<SousServer> {
   const gdm = await Gdm.open(opts.config.stateLocation, { user: opts.config.user });
@@ -55,7 +51,7 @@ export async function createServer(opts: ServerOptions): Promise<SousServer> {
     config: opts.config,
     sous: opts.sous,
     gdm,
-    tokens: new TokenStore(opts.tokensFile ?? path.join(sousDir(opts.config.stateLocation), 'tokens.json')),
+    tokens: new TokenStore(opts.tokensFile ?? tokensFileFor(opts.config.stateLocation)),
     metrics,
     logger: opts.logger,
     rectifier,

@@ -3,6 +3,7 @@ import * as fs from 'node:fs';
 import * as fsp from 'node:fs/promises';
 import * as path from 'node:path';
 import { usageError } from '@sous/core';
+import { sousDir } from './context';
 
 export type Scope = 'read' | 'deploy' | 'admin';
 export const SCOPES: readonly Scope[] = ['read', 'deploy', 'admin'];
@@ -28,6 +29,11 @@ export interface Principal {
   name: string;
   email: string;
   scope: Scope;
+}
+
+/** The server's token file for a state directory, unless one is given. */
+export function tokensFileFor(stateLocation: string): string {
+  return path.join(sousDir(stateLocation), 'tokens.json');
 }
 
 const TOKEN_RE = /^sous_([0-9a-f]{12})_([A-Za-z0-9_-]{43})$/;

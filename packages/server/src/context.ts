@@ -6,6 +6,11 @@ import type { TagBuilds } from './builds';
 import type { TokenStore, Principal } from './auth';
 import type { ServerMetrics } from './metrics';
 
+/** The server's own files beside the state (tokens, audit trail, builds): never part of the GDM. */
+export function sousDir(stateLocation: string): string {
+  return path.join(stateLocation, '.git', 'sous');
+}
+
 /** Everything a route handler uses. */
 export interface ServerContext {
   config: ResolvedConfig;

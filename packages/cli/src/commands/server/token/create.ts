@@ -14,10 +14,10 @@ export default class TokenCreate extends SousCommand {
 
   async run() {
     const { flags } = await this.parseFlags(TokenCreate);
-    const { TokenStore, sousDir } = await import('@sous/server');
-    const path = await import('node:path');
+    // The token store alone: loading all of @sous/server (fastify and the build queue) is not needed here.
+    const { TokenStore, tokensFileFor } = await import('@sous/server/dist/auth');
     const cfg = await this.config_();
-    const store = new TokenStore(flags.tokens ?? path.join(sousDir(cfg.stateLocation), 'tokens.json'));
+    const store = new TokenStore(flags.tokens ?? tokensFileFor(cfg.stateLocation));
     const t = await store.create(flags.name, flags.scope as 'read' | 'deploy' | 'admin', flags.email);
     this.log(t.token);
     this.logToStderr(`Token ${t.id} for ${t.name} (${t.scope}). Keep it secret: it is not shown again.`);

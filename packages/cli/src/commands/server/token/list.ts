@@ -8,10 +8,10 @@ export default class TokenList extends SousCommand {
 
   async run() {
     const { flags } = await this.parseFlags(TokenList);
-    const { TokenStore, sousDir } = await import('@sous/server');
-    const path = await import('node:path');
+    // The token store alone: loading all of @sous/server (fastify and the build queue) is not needed here.
+    const { TokenStore, tokensFileFor } = await import('@sous/server/dist/auth');
     const cfg = await this.config_();
-    const tokens = await new TokenStore(flags.tokens ?? path.join(sousDir(cfg.stateLocation), 'tokens.json')).list();
+    const tokens = await new TokenStore(flags.tokens ?? tokensFileFor(cfg.stateLocation)).list();
     this.log(tokens.length ? table(['ID', 'NAME', 'SCOPE', 'CREATED'], tokens.map((t) => [t.id, t.name, t.scope, t.createdAt])).trimEnd() : 'No tokens.');
     return { tokens };
   }

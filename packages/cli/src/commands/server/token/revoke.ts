@@ -9,11 +9,11 @@ export default class TokenRevoke extends SousCommand {
 
   async run() {
     const { flags, args } = await this.parseFlags(TokenRevoke);
-    const { TokenStore, sousDir } = await import('@sous/server');
+    // The token store alone: loading all of @sous/server (fastify and the build queue) is not needed here.
+    const { TokenStore, tokensFileFor } = await import('@sous/server/dist/auth');
     const { usageError } = await import('@sous/core');
-    const path = await import('node:path');
     const cfg = await this.config_();
-    const n = await new TokenStore(flags.tokens ?? path.join(sousDir(cfg.stateLocation), 'tokens.json')).revoke(args.token);
+    const n = await new TokenStore(flags.tokens ?? tokensFileFor(cfg.stateLocation)).revoke(args.token);
     if (!n) throw usageError('TOKEN_NOT_FOUND', `no token ${JSON.stringify(args.token)}`, { hints: ['List them: sous server token list'] });
     this.log(`Revoked ${n} token(s).`);
     return { revoked: n };
