@@ -1,5 +1,5 @@
 import type { FastifyInstance } from 'fastify';
-import { expandDeploySpec, intendedDeployments, type ResolvedFilters, manifestKey, matchesDeployment, SousError, updateDeployment, usageError, type Api, type State } from '@sous/core';
+import { expandDeploySpec, intendedDeployments, type ResolvedFilters, manifestKey, SousError, updateDeployment, usageError, type Api, type State } from '@sous/core';
 import type { QueueItem } from '../autoresolver';
 import type { ServerContext } from '../context';
 import { authorize, body, checkPrecondition, clusterFrom, etagOfJSON, manifestIDFrom, quoteEtag } from '../http';
@@ -122,15 +122,11 @@ export function deployRoutes(app: FastifyInstance, ctx: ServerContext): void {
   app.get('/status', async (req) => {
     await authorize(ctx, req, 'read');
     const s = await ctx.cache.get();
-    const outcomes = await ctx.rectifier.status.all();
+    const outcomes = new Map((await ctx.rectifier.status.all()).map((o) => [o.id, o]));
     const last = ctx.autoresolver?.lastPass;
     const deployments = intendedDeployments(s)
       .filter((d) => !ctx.clusters || ctx.clusters.includes(d.cluster))
-      .filter((d) => matchesDeployment({}, d.manifestID, d.cluster))
-      .map((d) => {
-        const o = outcomes.find((x) => x.id === d.id);
-        return { deploymentID: d.id, cluster: d.cluster, intended: { version: d.spec.Version ?? '', instances: d.spec.NumInstances ?? 0 }, last: o ?? null };
-      });
+      .map((d) => ({ deploymentID: d.id, cluster: d.cluster, intended: { version: d.spec.Version ?? '', instances: d.spec.NumInstances ?? 0 }, last: outcomes.get(d.id) ?? null }));
     return {
       revision: s.revision,
       clusters: ctx.clusters ?? Object.keys(s.defs.Clusters ?? {}),
