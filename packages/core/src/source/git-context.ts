@@ -20,15 +20,33 @@ export async function resolveTag(root: string, tag: string): Promise<{ name: str
   return undefined;
 }
 
+const TAGGER_FORMAT = '%(objecttype)%1f%(taggername)%1f%(taggeremail)';
+
+/** The tagger from TAGGER_FORMAT's fields: only an annotated tag has one. */
+function taggerOf([type, name, email]: string[]): { name: string; email: string } | undefined {
+  if (type !== 'tag' || !name) return undefined;
+  return { name, email: (email ?? '').replace(/^<|>$/g, '') };
+}
+
 /**
  * Who made the tag: the tagger of an annotated tag, undefined for a
  * lightweight one (whose only author is its commit's).
  */
 export async function tagAuthor(root: string, tag: string): Promise<{ name: string; email: string } | undefined> {
-  const info = await out(root, ['for-each-ref', '--format=%(objecttype)%1f%(taggername)%1f%(taggeremail)', `refs/tags/${tag}`]);
-  const [type, name, email] = (info ?? '').split('\x1f');
-  if (type !== 'tag' || !name) return undefined;
-  return { name, email: (email ?? '').replace(/^<|>$/g, '') };
+  const info = await out(root, ['for-each-ref', `--format=${TAGGER_FORMAT}`, `refs/tags/${tag}`]);
+  return taggerOf((info ?? '').split('\x1f'));
+}
+
+/** The tags that point at `revision` (annotated ones through their commit), in name order, each with its tagger. */
+async function tagsAt(root: string, revision: string): Promise<{ name: string; tagger?: { name: string; email: string } }[]> {
+  const listing = await out(root, ['for-each-ref', '--points-at', revision, `--format=%(refname:lstrip=2)%1f${TAGGER_FORMAT}`, 'refs/tags']);
+  return (listing ?? '')
+    .split('\n')
+    .filter(Boolean)
+    .map((line) => {
+      const [name, ...fields] = line.split('\x1f');
+      return { name, tagger: taggerOf(fields) };
+    });
 }
 
 /**
@@ -72,15 +90,14 @@ export async function readSourceContext(req: SourceRequest): Promise<SourceConte
     revision = found.commit;
   }
   const cleanCheckout = Boolean(req.tag);
-  const [remoteURL, pointing, dirtyOut, contains, info, givenTagger] = await Promise.all([
+  const [remoteURL, pointing, dirtyOut, contains, info] = await Promise.all([
     remote ? out(root, ['remote', 'get-url', remote]) : undefined,
-    out(root, ['tag', '--points-at', revision]),
+    tagsAt(root, revision),
     // A clean checkout of a tag is never dirty, whatever the working tree holds.
     cleanCheckout ? undefined : out(root, ['status', '--porcelain', '--untracked-files=normal', '--', offset || '.']),
     // Only what git already knows locally: a remote-tracking branch holds the revision.
     remote ? out(root, ['branch', '-r', '--contains', revision]) : undefined,
     out(root, ['show', '-s', '--format=%cI%x1f%an%x1f%ae', revision]),
-    tag ? tagAuthor(root, tag) : undefined,
   ]);
   let repo = req.repo;
   if (!repo) {
@@ -91,7 +108,7 @@ export async function readSourceContext(req: SourceRequest): Promise<SourceConte
     }
   }
 
-  const tagsOnRevision = (pointing ?? '').split('\n').filter((t) => t && isSemver(t));
+  const tagsOnRevision = pointing.map((t) => t.name).filter((t) => isSemver(t));
   if (!req.tag) {
     if (tagsOnRevision.length) {
       const best = tagsOnRevision.map((t) => ({ t, v: parseVersion(t) })).sort((a, b) => b.v.semver.compare(a.v.semver))[0];
@@ -114,7 +131,7 @@ export async function readSourceContext(req: SourceRequest): Promise<SourceConte
 
   const [commitTime, name, email] = (info ?? '').split('\x1f');
   // The person to tell about a tag build is whoever made the tag, when the tag says so.
-  const tagger = req.tag ? givenTagger : tag ? await tagAuthor(root, tag) : undefined;
+  const tagger = tag ? pointing.find((t) => t.name === tag)?.tagger : undefined;
   if (!/^[0-9a-f]{40}$/.test(revision)) throw failure('BOGUS_REVISION', `git gave a revision that is not a commit id: ${revision}`);
   return {
     repo,
