@@ -7,3 +7,4 @@ export { imageReference, repositoryPath, containerPorts, instanceEnv, envList, l
 export { readinessFor, probeOnce, waitReady, sleep, type Readiness, type ProbeResult, type InstanceView, type WaitResult, type WaitOptions } from './probe';
 export { newHolder, holderIsDead, holderLabels, holderFromLabels, type HolderIdentity } from './holder';
 export { ContainerLease, LEASE_IMAGE } from './lease';
+export { outcomeTimer, rolloutOutcome, withLogLines, type OutcomeOf, type RolloutResult } from './outcome';

@@ -5,6 +5,7 @@ import type { Engine } from './engine';
 import { containerPorts, envList, imageReference, instanceEnv, limits } from './instance';
 import { configHash, deploymentLabels, LABELS, slug } from './labels';
 import type { ClusterSettings } from './options';
+import { withLogLines, type RolloutResult } from './outcome';
 import { readinessFor, waitReady, type InstanceView, type WaitResult } from './probe';
 
 /** Exit codes of a process ended by SIGINT, SIGKILL or SIGTERM. */
@@ -13,12 +14,6 @@ const SIGNAL_EXITS = new Set([130, 137, 143]);
 const ENGINE_RESTART_GRACE_MS = 30_000;
 /** How long a container that restarted may take to crash again, so its exit code can be read. */
 const RESTART_SETTLE_MS = 2000;
-
-/** How a rollout ended: ready (Active), failed and rolled back (Failed), or still going when waiting stopped (Pending). */
-export interface RolloutResult {
-  status: 'Active' | 'Failed' | 'Pending';
-  message: string;
-}
 
 /** The container a deployment's instances are created from. */
 export function containerBody(post: DeployState, s: ClusterSettings, image: string, config: string): Record<string, unknown> {
@@ -172,8 +167,7 @@ export class Rollout {
   }
 
   private async describeFailure(id: string, message: string): Promise<string> {
-    const lines = await containerLogs(this.engine, id, this.s.logLines);
-    return lines.length ? `${message}; last log lines:\n${lines.map((l) => `  ${l}`).join('\n')}` : message;
+    return withLogLines(message, await containerLogs(this.engine, id, this.s.logLines));
   }
 
   /** Removes what this rollout started and restarts what it stopped; says what it did. */

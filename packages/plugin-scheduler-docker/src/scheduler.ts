@@ -6,6 +6,7 @@ import { checkKind } from './instance';
 import { LABELS } from './labels';
 import { ContainerLease } from './lease';
 import type { ClusterSettings } from './options';
+import { outcomeTimer, rolloutOutcome } from './outcome';
 import { removeDeployment, Rollout } from './rollout';
 
 /**
@@ -32,8 +33,7 @@ export class DockerScheduler implements Scheduler {
   }
 
   async apply(action: Action, opts: ApplyOptions): Promise<ActionOutcome> {
-    const t0 = Date.now();
-    const done = (status: ActionOutcome['status'], resolution: ActionOutcome['resolution'], message?: string): ActionOutcome => ({ action, status, resolution, message, attempts: 1, durationMs: Date.now() - t0 });
+    const done = outcomeTimer(action);
     if (action.kind === 'report-removed') return done('Active', 'not deleted', action.reason);
     if (action.kind === 'delete') {
       const n = await removeDeployment(this.engine, this.settings, action.deploymentID);
@@ -42,11 +42,7 @@ export class DockerScheduler implements Scheduler {
     const post = action.post!;
     checkKind(post, 'docker');
     const r = await new Rollout(this.engine, this.settings, post, opts, action.force === true).run();
-    const ok = action.kind === 'create' ? 'created' : 'updated';
-    const notOk = action.kind === 'create' ? 'not created' : 'not updated';
-    if (r.status === 'Active') return done('Active', ok, r.message);
-    if (r.status === 'Pending') return done('Pending', 'coming', r.message);
-    return done('Failed', notOk, r.message);
+    return rolloutOutcome(action, r, done);
   }
 
   lease(holder: string, ttlMs: number): Promise<Lease | undefined> {

@@ -1,13 +1,8 @@
 import { isSousError, type ApplyOptions, type DeployState } from '@sous/core';
-import { containerPorts, readinessFor, sleep, stableJSON, waitReady, type Engine, type InstanceView, type WaitResult } from '@sous/plugin-scheduler-docker';
+import { containerPorts, readinessFor, sleep, stableJSON, waitReady, withLogLines, type Engine, type InstanceView, type RolloutResult, type WaitResult } from '@sous/plugin-scheduler-docker';
 import type { SwarmSettings } from './options';
 import { serviceSpec, specConfig, type ServiceSpec } from './spec';
 import { createService, FAILED, findService, listTasks, removeService, taskConfig, taskLogs, TERMINAL, updateService, type NodeAddresses, type Service, type Task } from './swarm';
-
-export interface RolloutResult {
-  status: 'Active' | 'Failed' | 'Pending';
-  message: string;
-}
 
 const POLL_MS = 250;
 const ROLLBACK_STATES = new Set(['rollback_started', 'rollback_completed', 'rollback_paused', 'paused']);
@@ -189,8 +184,7 @@ export class SwarmRollout {
     if (bad) {
       const code = bad.Status.ContainerStatus?.ExitCode;
       message += `; task ${bad.ID.slice(0, 12)} ${bad.Status.State}${bad.Status.Err ? `: ${bad.Status.Err}` : ''}${code ? ` (exit code ${code})` : ''}`;
-      const lines = await taskLogs(this.engine, bad.ID, this.s.logLines);
-      if (lines.length) message += `; last log lines:\n${lines.map((l) => `  ${l}`).join('\n')}`;
+      message = withLogLines(message, await taskLogs(this.engine, bad.ID, this.s.logLines));
     }
     return { status: 'Failed', message };
   }

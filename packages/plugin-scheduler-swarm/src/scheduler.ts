@@ -1,5 +1,5 @@
 import type { Action, ActionOutcome, ApplyOptions, DeployState, Lease, Scheduler } from '@sous/core';
-import { checkKind, Engine } from '@sous/plugin-scheduler-docker';
+import { checkKind, Engine, outcomeTimer, rolloutOutcome } from '@sous/plugin-scheduler-docker';
 import { serviceState } from './actual';
 import { ConfigLease } from './lease';
 import type { SwarmSettings } from './options';
@@ -34,8 +34,7 @@ export class SwarmScheduler implements Scheduler {
   }
 
   async apply(action: Action, opts: ApplyOptions): Promise<ActionOutcome> {
-    const t0 = Date.now();
-    const done = (status: ActionOutcome['status'], resolution: ActionOutcome['resolution'], message?: string): ActionOutcome => ({ action, status, resolution, message, attempts: 1, durationMs: Date.now() - t0 });
+    const done = outcomeTimer(action);
     if (action.kind === 'report-removed') return done('Active', 'not deleted', action.reason);
     if (action.kind === 'delete') {
       const had = await removeDeploymentService(this.engine, serviceName(action.deploymentID), Date.now() + opts.timeoutMs);
@@ -44,9 +43,7 @@ export class SwarmScheduler implements Scheduler {
     const post = action.post!;
     checkKind(post, 'swarm');
     const r = await new SwarmRollout(this.engine, this.settings, this.nodes, post, opts, action.force === true).run();
-    if (r.status === 'Active') return done('Active', action.kind === 'create' ? 'created' : 'updated', r.message);
-    if (r.status === 'Pending') return done('Pending', 'coming', r.message);
-    return done('Failed', action.kind === 'create' ? 'not created' : 'not updated', r.message);
+    return rolloutOutcome(action, r, done);
   }
 
   lease(holder: string, ttlMs: number): Promise<Lease | undefined> {
