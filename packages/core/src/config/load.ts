@@ -192,15 +192,24 @@ export function findUserConfig(env: Record<string, string | undefined>): string 
   return undefined;
 }
 
-function gitConfigValue(key: string, cwd: string): string | undefined {
+/** user.name and user.email from git's config, both read by one process; the last value of each wins, as with `git config --get`. */
+function gitUser(cwd: string): { name?: string; email?: string } {
+  const out: { name?: string; email?: string } = {};
   try {
     // eslint-disable-next-line @typescript-eslint/no-require-imports
     const { execFileSync } = require('node:child_process') as typeof import('node:child_process');
-    const v = execFileSync('git', ['config', '--get', key], { cwd, encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] }).trim();
-    return v || undefined;
+    const text = execFileSync('git', ['config', '--get-regexp', '^user\\.(name|email)$'], { cwd, encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] });
+    for (const line of text.split('\n')) {
+      const sp = line.indexOf(' ');
+      const key = sp < 0 ? line : line.slice(0, sp);
+      const value = sp < 0 ? '' : line.slice(sp + 1).trim();
+      if (key === 'user.name') out.name = value || undefined;
+      else if (key === 'user.email') out.email = value || undefined;
+    }
   } catch {
-    return undefined;
+    // No git, or neither is set.
   }
+  return out;
 }
 
 function envConfig(env: Record<string, string | undefined>, warnings: string[]): UserConfig {
@@ -292,9 +301,10 @@ export async function loadConfig(opts: LoadConfigOptions = {}): Promise<Resolved
   }
   const { merged, origins } = merge(layers);
 
+  const fromGit = merged.user?.name === undefined || merged.user?.email === undefined ? gitUser(cwd) : {};
   const user = {
-    name: merged.user?.name ?? gitConfigValue('user.name', cwd) ?? os.userInfo().username,
-    email: merged.user?.email ?? gitConfigValue('user.email', cwd) ?? `${os.userInfo().username}@${os.hostname()}`,
+    name: merged.user?.name ?? fromGit.name ?? os.userInfo().username,
+    email: merged.user?.email ?? fromGit.email ?? `${os.userInfo().username}@${os.hostname()}`,
   };
   const resolved: ResolvedConfig = {
     stateLocation: path.resolve(cwd, merged.stateLocation ?? path.join(dataHome(env), 'sous', 'state')),
