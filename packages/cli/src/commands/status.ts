@@ -15,14 +15,16 @@ export default class Status extends SousCommand {
     let plan: import('@sous/core').RectifyPlan;
     let actual: import('@sous/core').DeployState[];
     let outcomeList: import('@sous/core').DeploymentStatus[];
-    const state = await (await this.backend()).read();
+    let state: import('@sous/core').State;
     if (server) {
+      state = await (await this.backend()).read();
       ({ plan, actual } = await core.remotePlan(server, filters));
       const st = await server.request<{ deployments: { last: import('@sous/core').DeploymentStatus | null }[] }>('GET', '/status');
       outcomeList = st.body.deployments.flatMap((d) => (d.last ? [d.last] : []));
     } else {
+      // The intended state the plan was made from: one read of the GDM, not two.
       const rectifier = localRectifier(config, this.logger(), await this.backend());
-      ({ plan, actual } = await rectifier.plan({ filters }));
+      ({ plan, actual, state } = await rectifier.plan({ filters }));
       outcomeList = await rectifier.status.all();
     }
     const intended = core.intendedDeployments(state).filter((d) => core.matchesDeployment(filters, d.manifestID, d.cluster));
