@@ -7,7 +7,6 @@
 import type { Logger } from './hooks/plugin';
 
 export type LogLevel = 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
-export const LOG_LEVELS: Record<LogLevel, number> = { trace: 10, debug: 20, info: 30, warn: 40, error: 50, fatal: 60, silent: Infinity };
 
 /** A logger that drops everything: the default for a Sous made without one. */
 export const nullLogger: Logger = {

@@ -113,9 +113,3 @@ export function summarize(e: TypedEvent): EventSummary {
     links: Object.entries(e.links ?? {}),
   };
 }
-
-/** The summary as plain text: the title, then one "Label: value" line per fact and link. */
-export function summaryText(e: TypedEvent): string {
-  const s = summarize(e);
-  return [s.title, ...s.facts.map(([k, v]) => `${k}: ${v}`), ...s.links.map(([k, v]) => `${k}: ${v}`)].join('\n');
-}

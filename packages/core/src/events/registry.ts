@@ -12,13 +12,7 @@ const live = new Set<Channel>();
 
 /** How long a process that is about to end waits for its deliveries. */
 export const DEFAULT_EXIT_WAIT_MS = 5000;
-let exitWaitMs = DEFAULT_EXIT_WAIT_MS;
 let exitHookInstalled = false;
-
-/** Sets the wait at process end (0: leave everything pending in the outbox at once). */
-export function setExitWait(ms: number): void {
-  exitWaitMs = Math.max(0, ms);
-}
 
 /**
  * Records that `plugin` handles notifier entries of `type` on this Sous.
@@ -60,7 +54,7 @@ export async function flushNotifications(sous: Sous, opts: { timeoutMs?: number;
 }
 
 async function flushChannels(channels: Channel[], opts: { timeoutMs?: number; close?: boolean }): Promise<number> {
-  const deadline = Date.now() + (opts.timeoutMs ?? exitWaitMs);
+  const deadline = Date.now() + (opts.timeoutMs ?? DEFAULT_EXIT_WAIT_MS);
   await Promise.all(channels.map((c) => c.flush(deadline)));
   const left = channels.reduce((n, c) => n + c.outstanding, 0);
   if (opts.close) {
@@ -78,6 +72,6 @@ function installExitHook(): void {
   process.once('beforeExit', () => {
     const busy = [...live].filter((c) => c.outstanding > 0);
     if (!busy.length) return;
-    void flushChannels(busy, { timeoutMs: exitWaitMs, close: true });
+    void flushChannels(busy, { timeoutMs: DEFAULT_EXIT_WAIT_MS, close: true });
   });
 }

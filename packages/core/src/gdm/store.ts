@@ -4,7 +4,7 @@ import * as path from 'node:path';
 import * as crypto from 'node:crypto';
 import { failure, SousError, usageError } from '../errors';
 import { git, lsTree, readBlobs } from './git';
-import { checkRelativePath, DEFS_PATH, MANIFESTS_DIR } from './layout';
+import { checkRelativePath, DEFS_PATH } from './layout';
 import { renderYaml } from './codec';
 import { canonicalDefs, emptyDefs } from '../model/defs';
 
@@ -490,5 +490,3 @@ export class GdmStore {
     await this.syncWorktree(true);
   }
 }
-
-export { MANIFESTS_DIR };

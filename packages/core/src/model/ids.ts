@@ -70,10 +70,6 @@ export function checkPart(kind: string, value: string, input: string): void {
   }
 }
 
-export function makeSourceLocation(repo: string, dir = ''): SourceLocation {
-  return { repo, dir };
-}
-
 export function parseSourceLocation(s: string): SourceLocation {
   const chunks = parseChunks(s);
   if (chunks.length > 2) {

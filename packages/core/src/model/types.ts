@@ -24,19 +24,3 @@ export const STARTUP_FIELDS = [
   'CheckReadyInterval',
   'CheckReadyRetries',
 ] as const;
-
-export const DEPLOY_SPEC_FIELDS = [
-  'Resources',
-  'Metadata',
-  'Args',
-  'Env',
-  'NumInstances',
-  'Volumes',
-  'Startup',
-  'Schedule',
-  'Version',
-  'Digest',
-  'Image',
-  'AutoDeploy',
-  'SingularityRequestID',
-] as const;

@@ -1,6 +1,6 @@
 import { RegistryClient, type FetchedManifest, type RegistryClientOptions } from './client';
 import { isForeignLayer, isIndexType, type Descriptor, type ImageIndex, type ImageManifest } from './media-types';
-import { formatImageReference, parseImageReference, type ImageReference } from './reference';
+import { parseImageReference, type ImageReference } from './reference';
 
 /** Where to copy to: a registry and a repository in it. */
 export interface CopyDestination {
@@ -154,9 +154,4 @@ export async function copyImage(src: ImageReference | string, dst: CopyDestinati
   r.bytesSent = r.blobBytesSent + r.manifestBytesSent;
   r.status = r.bytesSent === 0 && r.blobs.mounted === 0 && r.manifests.put === 0 ? 'present' : 'copied';
   return r;
-}
-
-/** `registry/repository@digest` of the copy a CopyResult describes. */
-export function copiedReference(dst: CopyDestination, result: CopyResult): string {
-  return formatImageReference({ registry: dst.registry, repository: dst.repository, digest: result.digest });
 }

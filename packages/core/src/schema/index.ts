@@ -20,10 +20,6 @@ export function schemaDir(): string {
   return found;
 }
 
-export function loadSchema(name: SchemaName): Record<string, unknown> {
-  return JSON.parse(fs.readFileSync(path.join(schemaDir(), `${name}.schema.json`), 'utf8')) as Record<string, unknown>;
-}
-
 /** How every schema is compiled, here and ahead of time by scripts/compile-validators.js (which must use the same). */
 export const AJV_OPTIONS = Object.freeze({ allErrors: true, coerceTypes: true, verbose: true, strict: false });
 
