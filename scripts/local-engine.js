@@ -24,9 +24,10 @@ function sleep(ms) {
   return new Promise((r) => setTimeout(r, ms));
 }
 
-function pingSocket(socket) {
+/** Whether a GET answers 200 within a second (any error or timeout is a no). */
+function answers200(url, opts = {}) {
   return new Promise((resolve) => {
-    const req = http.request({ socketPath: socket, path: '/_ping', timeout: 1000 }, (res) => {
+    const req = http.get(url, { ...opts, timeout: 1000 }, (res) => {
       res.resume();
       resolve(res.statusCode === 200);
     });
@@ -35,22 +36,15 @@ function pingSocket(socket) {
       req.destroy();
       resolve(false);
     });
-    req.end();
   });
 }
 
+function pingSocket(socket) {
+  return answers200('http://localhost/_ping', { socketPath: socket });
+}
+
 function pingRegistry(addr) {
-  return new Promise((resolve) => {
-    const req = http.get(`http://${addr}/v2/`, { timeout: 1000 }, (res) => {
-      res.resume();
-      resolve(res.statusCode === 200);
-    });
-    req.on('error', () => resolve(false));
-    req.on('timeout', () => {
-      req.destroy();
-      resolve(false);
-    });
-  });
+  return answers200(`http://${addr}/v2/`);
 }
 
 function portFree(port) {
@@ -77,6 +71,16 @@ function requireTools() {
   }
 }
 
+/** Pings every 100 ms, at most `tries` times, until the child answers; false once it has exited. */
+async function startedAnswering(child, ping, tries) {
+  for (let i = 0; i < tries; i++) {
+    if (await ping()) return true;
+    if (child.exitCode !== null) return false;
+    await sleep(100);
+  }
+  return false;
+}
+
 async function startEngine() {
   if (await pingSocket(SOCKET)) return { socket: SOCKET, started: false };
   requireTools();
@@ -96,11 +100,7 @@ async function startEngine() {
     { detached: true, stdio: ['ignore', log, log] },
   );
   child.unref();
-  for (let i = 0; i < 150; i++) {
-    if (await pingSocket(SOCKET)) return { socket: SOCKET, started: true, pid: child.pid };
-    if (child.exitCode !== null) break;
-    await sleep(100);
-  }
+  if (await startedAnswering(child, () => pingSocket(SOCKET), 150)) return { socket: SOCKET, started: true, pid: child.pid };
   throw new Error(`dockerd did not start; see ${path.join(ROOT, 'dockerd.log')}`);
 }
 
@@ -133,11 +133,7 @@ async function startRegistry(dir = path.join(ROOT, 'registry'), port = DEFAULT_R
   const child = spawn('docker-registry', ['serve', config], { detached: true, stdio: ['ignore', log, log] });
   child.unref();
   fs.writeFileSync(path.join(dir, 'registry.pid'), String(child.pid));
-  for (let i = 0; i < 100; i++) {
-    if (await pingRegistry(addr)) return { addr, started: true, pid: child.pid };
-    if (child.exitCode !== null) break;
-    await sleep(100);
-  }
+  if (await startedAnswering(child, () => pingRegistry(addr), 100)) return { addr, started: true, pid: child.pid };
   throw new Error(`the registry did not start on ${addr}; see ${path.join(dir, 'registry.log')}`);
 }
 
