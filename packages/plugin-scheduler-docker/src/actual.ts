@@ -4,12 +4,14 @@ import { stateFromLabels } from './labels';
 
 const LIVE = new Set(['running', 'restarting', 'created', 'paused']);
 
-/** Groups containers by deployment; the newest configuration first in each. */
+/** Groups containers by deployment, each group in the order of `instances`. */
 export function byDeployment(instances: Instance[]): Map<string, Instance[]> {
   const out = new Map<string, Instance[]>();
   for (const c of instances) {
     if (!c.deployment) continue;
-    out.set(c.deployment, [...(out.get(c.deployment) ?? []), c]);
+    const group = out.get(c.deployment);
+    if (group) group.push(c);
+    else out.set(c.deployment, [c]);
   }
   return out;
 }
