@@ -71,6 +71,11 @@ export async function listInstances(engine: Engine, labels: string[]): Promise<I
   return list.map(fromListing).sort((a, b) => a.created - b.created || a.id.localeCompare(b.id));
 }
 
+/** Every container of one deployment on one cluster, stopped ones too. */
+export function deploymentInstances(engine: Engine, cluster: string, deploymentID: string): Promise<Instance[]> {
+  return listInstances(engine, [`${LABELS.cluster}=${cluster}`, `${LABELS.deployment}=${deploymentID}`]);
+}
+
 /** Inspects a container; undefined when it no longer exists. */
 export async function inspectInstance(engine: Engine, id: string): Promise<InstanceDetail | undefined> {
   const c = await engine.find<InspectedContainer>(`/containers/${encodeURIComponent(id)}/json`, `inspecting container ${id.slice(0, 12)}`);

@@ -1,6 +1,6 @@
 import * as crypto from 'node:crypto';
 import type { ApplyOptions, DeployState } from '@sous/core';
-import { containerLogs, createContainer, ensureImage, inspectInstance, listInstances, removeContainer, startContainer, stopContainer, type Instance } from './containers';
+import { containerLogs, createContainer, deploymentInstances, ensureImage, inspectInstance, removeContainer, startContainer, stopContainer, type Instance } from './containers';
 import type { Engine } from './engine';
 import { containerPorts, envList, imageReference, instanceEnv, limits } from './instance';
 import { configHash, deploymentLabels, LABELS, slug } from './labels';
@@ -74,7 +74,7 @@ export class Rollout {
   }
 
   async run(): Promise<RolloutResult> {
-    const all = await listInstances(this.engine, [`${LABELS.cluster}=${this.s.cluster}`, `${LABELS.deployment}=${this.post.id}`]);
+    const all = await deploymentInstances(this.engine, this.s.cluster, this.post.id);
     let old = all.filter((c) => c.config !== this.config || (this.force && c.state === 'running'));
     const current = all.filter((c) => !old.includes(c));
     // Leftovers that serve nothing: stopped or crashing instances of any configuration.
@@ -180,7 +180,7 @@ export class Rollout {
 
 /** Stops (gracefully) and removes every instance of a deployment. */
 export async function removeDeployment(engine: Engine, s: ClusterSettings, id: string): Promise<number> {
-  const all = await listInstances(engine, [`${LABELS.cluster}=${s.cluster}`, `${LABELS.deployment}=${id}`]);
+  const all = await deploymentInstances(engine, s.cluster, id);
   await Promise.all(
     all.map(async (c) => {
       if (c.state === 'running') await stopContainer(engine, c.id, s.stopGraceSeconds);

@@ -1,6 +1,6 @@
 import type { Action, ActionOutcome, ApplyOptions, DeployState, Lease, Scheduler } from '@sous/core';
 import { byDeployment, deploymentState } from './actual';
-import { containerLogs, listInstances } from './containers';
+import { containerLogs, deploymentInstances, listInstances } from './containers';
 import { Engine } from './engine';
 import { checkKind } from './instance';
 import { LABELS } from './labels';
@@ -50,7 +50,7 @@ export class DockerScheduler implements Scheduler {
   }
 
   async logs(deploymentID: string, lines: number): Promise<string[]> {
-    const all = await listInstances(this.engine, [`${LABELS.cluster}=${this.settings.cluster}`, `${LABELS.deployment}=${deploymentID}`]);
+    const all = await deploymentInstances(this.engine, this.settings.cluster, deploymentID);
     const out: string[] = [];
     for (const c of all) for (const l of await containerLogs(this.engine, c.id, lines)) out.push(`${c.name}: ${l}`);
     return out;
