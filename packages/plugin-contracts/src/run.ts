@@ -110,8 +110,7 @@ async function runContainer(input: RunInput, mode: 'service' | 'worker', results
     let go: boolean;
     let why: string;
     if (mode === 'service') {
-      await startupContracts(c, ports, st, options, results, options.http.length > 0);
-      go = !results.list.some((r) => (r.name === 'port-answers-http' || r.name === 'readiness') && r.status === 'failed') && !c.exit;
+      go = (await startupContracts(c, ports, st, options, results, options.http.length > 0)) && !c.exit;
       why = c.exit ? 'the container exited' : 'the service never became ready';
     } else {
       for (const h of options.http) results.skipped(httpContractName(h), 'a worker serves no HTTP');

@@ -50,12 +50,6 @@ export function imageContracts(info: Docker.ImageInspectInfo, results: Results, 
   }
 }
 
-/** What the startup contracts found: whether later HTTP contracts can go on. */
-export interface StartupOutcome {
-  answering: boolean;
-  ready: boolean;
-}
-
 function exitedMessage(c: ContractContainer): string {
   return `the container exited with code ${c.exit?.code} ${elapsed(c.exit?.afterMs ?? 0)} after starting`;
 }
@@ -63,9 +57,10 @@ function exitedMessage(c: ContractContainer): string {
 /**
  * port-answers-http and readiness, from one polling loop: the first HTTP
  * answer of any status passes the first, the first 2xx on the readiness path
- * the second. The container stopping ends the loop at once.
+ * the second. The container stopping ends the loop at once. Resolves to
+ * false when either of them failed.
  */
-export async function startupContracts(c: ContractContainer, ports: number[], st: StartupSettings, opts: ResolvedContractsOptions, results: Results, needAnswer: boolean): Promise<StartupOutcome> {
+export async function startupContracts(c: ContractContainer, ports: number[], st: StartupSettings, opts: ResolvedContractsOptions, results: Results, needAnswer: boolean): Promise<boolean> {
   const portDisabled = opts.disable.has('port-answers-http');
   const readyDisabled = opts.disable.has('readiness');
   const skipCheckMsg = 'the deployment sets Startup.SkipCheck';
@@ -73,7 +68,7 @@ export async function startupContracts(c: ContractContainer, ports: number[], st
   if (readyDisabled || st.skipCheck) results.skipped('readiness', readyDisabled ? disabledMsg : skipCheckMsg);
   const checkPort = !portDisabled && !st.skipCheck;
   const checkReady = !readyDisabled && !st.skipCheck;
-  if (!checkPort && !checkReady && !needAnswer) return { answering: false, ready: false };
+  if (!checkPort && !checkReady && !needAnswer) return true;
 
   const port = ports[st.portIndex];
   const deadline = Date.now() + st.connectDelayMs + st.timeoutMs;
@@ -102,18 +97,18 @@ export async function startupContracts(c: ContractContainer, ports: number[], st
       else if (checkReady) results.failed('readiness', CONTRACT_CODES.portNeverOpened, r);
       if (checkPort && checkReady) results.skipped('readiness', 'the port never answered');
     }
-    return { answering: false, ready: false };
+    return !checkPort && !checkReady;
   }
   if (checkPort) results.passed('port-answers-http', { expected: `HTTP on PORT${st.portIndex} within ${within}`, actual: `answered after ${elapsed(st.connectDelayMs + (out.answeredAfterMs ?? 0))}`, durationMs: st.connectDelayMs + (out.answeredAfterMs ?? 0) });
-  if (!checkReady) return { answering: true, ready: false };
+  if (!checkReady) return true;
   const expected = `${st.path} answers 2xx within ${within}`;
   if (out.ready) {
     results.passed('readiness', { expected, actual: `${out.lastStatus} after ${elapsed(st.connectDelayMs + (out.readyAfterMs ?? 0))}`, durationMs: st.connectDelayMs + (out.readyAfterMs ?? 0) });
-    return { answering: true, ready: true };
+    return true;
   }
   if (c.exit && !out.failedFast) {
     results.failed('readiness', CONTRACT_CODES.containerExited, { expected, actual: `exited with code ${c.exit.code} (last answer ${out.lastStatus ?? out.lastError})`, message: exitedMessage(c), since: t0 });
-    return { answering: true, ready: false };
+    return false;
   }
   results.failed('readiness', CONTRACT_CODES.notReady, {
     expected,
@@ -121,7 +116,7 @@ export async function startupContracts(c: ContractContainer, ports: number[], st
     message: `${where} never answered 2xx`,
     since: t0,
   });
-  return { answering: true, ready: false };
+  return false;
 }
 
 /** stays-up: a worker must still run when the settle period ends. */
