@@ -79,8 +79,7 @@ export class Rectifier {
     const names = (filters.cluster ? [filters.cluster] : Object.keys(defs).sort()).filter((n) => !only || only.includes(n));
     return names.map((name) => {
       const def = defs[name];
-      const hook = (this.sous.hooks.scheduler as unknown as { get(k: string): { call(c: unknown): Scheduler | undefined } | undefined }).get(def.Kind);
-      return { name, def, scheduler: hook?.call({ name, def }) };
+      return { name, def, scheduler: this.sous.hooks.scheduler.get(def.Kind)?.call({ name, def }) };
     });
   }
 
