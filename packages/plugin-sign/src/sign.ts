@@ -1,5 +1,5 @@
 import * as crypto from 'node:crypto';
-import { failure, isSousError, parseImageReference, RegistryClient, type Descriptor, type ImageManifest, type SousError } from '@sous/core';
+import { digestOf, failure, isSousError, parseImageReference, RegistryClient, type Descriptor, type ImageManifest, type SousError } from '@sous/core';
 import { COSIGN, makePayload, signatureImage, signatureLayer, signatureTag } from './cosign';
 import { keyIdOf, signPayload, verifies } from './keys';
 
@@ -60,7 +60,7 @@ export async function signImage(opts: SignImageOptions): Promise<SignImageResult
   try {
     const existing = await client.getManifest(repo, tag);
     const layers = ((existing.json as ImageManifest).layers ?? []).filter((l) => l.mediaType === COSIGN.payloadMediaType);
-    const payloadDigest = signatureLayer(payload, '', '', '').descriptor.digest;
+    const payloadDigest = digestOf(payload);
     for (const l of layers) {
       const sig = l.annotations?.[COSIGN.signatureAnnotation];
       if (l.digest === payloadDigest && sig && verifies(pub, payload, Buffer.from(sig, 'base64'))) {
