@@ -10,15 +10,12 @@
  */
 const { execFileSync } = require('node:child_process');
 const path = require('node:path');
+const { option } = require('../lib/stats');
 
 const args = process.argv.slice(2);
-const opt = (name, def) => {
-  const i = args.indexOf(`--${name}`);
-  return i >= 0 ? Number(args[i + 1]) : def;
-};
-const N = opt('deployments', 10000);
-const C = opt('clusters', 10);
-const RUNS = opt('runs', 15);
+const N = Number(option(args, 'deployments', 10000));
+const C = Number(option(args, 'clusters', 10));
+const RUNS = Number(option(args, 'runs', 15));
 
 function child(variant) {
   const core = require(path.resolve(__dirname, '../../packages/core/dist'));

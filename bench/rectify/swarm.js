@@ -21,6 +21,7 @@ const fs = require('node:fs');
 const os = require('node:os');
 const path = require('node:path');
 const { spawnSync } = require('node:child_process');
+const { option } = require('../lib/stats');
 
 const ROOT = path.resolve(__dirname, '../..');
 const SOUS_BIN = path.join(ROOT, 'packages/cli/bin/run.js');
@@ -28,12 +29,8 @@ const { startTestEngine, DOCKER_CLI } = require(path.join(ROOT, 'test/helpers/te
 const { appImage } = require(path.join(ROOT, 'test/helpers/sched-images.js'));
 
 const args = process.argv.slice(2);
-const opt = (name, def) => {
-  const i = args.indexOf(`--${name}`);
-  return i >= 0 ? Number(args[i + 1]) : def;
-};
-const ROUNDS = opt('rounds', 5);
-const REPLICAS = opt('replicas', 2);
+const ROUNDS = Number(option(args, 'rounds', 5));
+const REPLICAS = Number(option(args, 'replicas', 2));
 const REPO = 'github.com/acme/bench';
 const GOAL = 1.3;
 

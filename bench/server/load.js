@@ -15,26 +15,17 @@
 const fs = require('node:fs');
 const os = require('node:os');
 const path = require('node:path');
-const net = require('node:net');
 const { spawn, execFileSync } = require('node:child_process');
+const { option } = require('../lib/stats');
+const { freePort } = require('../lib/ports');
 const root = path.resolve(__dirname, '../..');
 const core = require(path.join(root, 'packages/core/dist'));
 const BIN = path.join(root, 'packages/cli/bin/run.js');
 
 const args = process.argv.slice(2);
-const opt = (n, d) => (args.includes(`--${n}`) ? Number(args[args.indexOf(`--${n}`) + 1]) : d);
-const MANIFESTS = opt('manifests', 5000);
-const SECONDS = opt('seconds', 5);
+const MANIFESTS = Number(option(args, 'manifests', 5000));
+const SECONDS = Number(option(args, 'seconds', 5));
 const user = { name: 'Bench', email: 'bench@example.com' };
-
-function freePort() {
-  return new Promise((resolve) => {
-    const s = net.createServer().listen(0, '127.0.0.1', () => {
-      const p = s.address().port;
-      s.close(() => resolve(p));
-    });
-  });
-}
 
 function env(dir) {
   return { ...process.env, HOME: dir, XDG_CONFIG_HOME: path.join(dir, 'cfg'), XDG_DATA_HOME: path.join(dir, 'data'), SOUS_STATE_LOCATION: path.join(dir, 'state'), SOUS_USER_NAME: 'Bench', SOUS_USER_EMAIL: 'bench@example.com' };

@@ -23,11 +23,11 @@
 const crypto = require('node:crypto');
 const fs = require('node:fs');
 const http = require('node:http');
-const net = require('node:net');
 const os = require('node:os');
 const path = require('node:path');
 const { execFileSync, spawn, spawnSync } = require('node:child_process');
 const { median, report, option } = require('../lib/stats');
+const { freePort } = require('../lib/ports');
 
 const ROOT = path.resolve(__dirname, '../..');
 const SOUS = path.join(ROOT, 'packages/cli/bin/run.js');
@@ -40,15 +40,6 @@ const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 
 function git(cwd, ...a) {
   return execFileSync('git', ['-c', 'user.name=Bench', '-c', 'user.email=bench@example.com', ...a], { cwd, encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, GIT_CONFIG_NOSYSTEM: '1' } }).trim();
-}
-
-function freePort() {
-  return new Promise((resolve) => {
-    const s = net.createServer().listen(0, '127.0.0.1', () => {
-      const p = s.address().port;
-      s.close(() => resolve(p));
-    });
-  });
 }
 
 async function until(what, timeoutMs, label) {

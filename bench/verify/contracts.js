@@ -20,16 +20,13 @@ const fs = require('node:fs');
 const os = require('node:os');
 const path = require('node:path');
 const { spawnSync, execFileSync } = require('node:child_process');
+const { median, option } = require('../lib/stats');
 
 const ROOT = path.resolve(__dirname, '../..');
 const args = process.argv.slice(2);
-const opt = (name, def) => {
-  const i = args.indexOf(`--${name}`);
-  return i >= 0 ? args[i + 1] : def;
-};
-const RUNS = Number(opt('runs', 20));
+const RUNS = Number(option(args, 'runs', 20));
 const WARMUP = 2;
-const WANT = opt('image', 'hello-node');
+const WANT = option(args, 'image', 'hello-node');
 const DOCKER = fs.existsSync('/usr/bin/docker') ? '/usr/bin/docker' : 'docker';
 const SOUS = path.join(ROOT, 'packages/cli/bin/run.js');
 
@@ -40,12 +37,6 @@ function docker(...a) {
 function git(cwd, ...a) {
   return execFileSync('git', ['-c', 'user.name=Bench', '-c', 'user.email=bench@example.com', ...a], { cwd, encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] }).trim();
 }
-
-const median = (xs) => {
-  const s = [...xs].sort((a, b) => a - b);
-  const m = s.length >> 1;
-  return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2;
-};
 
 /** examples/hello-node, built and recorded by `sous build` in a scratch git repository and state. */
 function buildHelloNode(work, registry) {

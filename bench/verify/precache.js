@@ -14,7 +14,6 @@
 'use strict';
 const crypto = require('node:crypto');
 const fs = require('node:fs');
-const net = require('node:net');
 const os = require('node:os');
 const path = require('node:path');
 
@@ -23,28 +22,14 @@ const core = require(path.join(ROOT, 'packages/core/dist'));
 const { copyWithSignature } = require(path.join(ROOT, 'packages/plugin-cache/dist'));
 const { signImage, generateKeyPair } = require(path.join(ROOT, 'packages/plugin-sign/dist'));
 const engine = require(path.join(ROOT, 'scripts/local-engine.js'));
-const { median, time } = require(path.join(ROOT, 'bench/lib/stats.js'));
+const { median, time, option } = require(path.join(ROOT, 'bench/lib/stats.js'));
+const { freePort } = require(path.join(ROOT, 'bench/lib/ports.js'));
 
 const args = process.argv.slice(2);
-const opt = (name, def) => {
-  const i = args.indexOf(`--${name}`);
-  return i >= 0 ? args[i + 1] : def;
-};
-const LAYERS = Number(opt('layers', 4));
-const LAYER_BYTES = Math.round(Number(opt('layer-mb', 1.5)) * 1024 * 1024);
-const RUNS = Number(opt('runs', 5));
-const OUT = opt('out', path.join(ROOT, 'bench/results/verify-precache.json'));
-
-function freePort() {
-  return new Promise((resolve, reject) => {
-    const s = net.createServer();
-    s.once('error', reject);
-    s.listen(0, '127.0.0.1', () => {
-      const { port } = s.address();
-      s.close(() => resolve(port));
-    });
-  });
-}
+const LAYERS = Number(option(args, 'layers', 4));
+const LAYER_BYTES = Math.round(Number(option(args, 'layer-mb', 1.5)) * 1024 * 1024);
+const RUNS = Number(option(args, 'runs', 5));
+const OUT = option(args, 'out', path.join(ROOT, 'bench/results/verify-precache.json'));
 
 async function registry(dir) {
   const r = await engine.startRegistry(dir, await freePort());
