@@ -1,6 +1,6 @@
 import { usageError } from '../errors';
 import { validateOrThrow } from '../schema';
-import { canonicalStartup } from './manifest';
+import { canonicalStartup, sortedMap } from './manifest';
 import type { Cluster, Defs } from './types';
 
 export function emptyDefs(): Defs {
@@ -42,7 +42,7 @@ export function checkBaseURL(url: string, where: string): void {
 }
 
 export function canonicalCluster(c: Cluster): Cluster {
-  const out: Cluster = { Name: c.Name ?? '', Kind: c.Kind, BaseURL: c.BaseURL ?? '', Env: sorted(c.Env) } as Cluster;
+  const out: Cluster = { Name: c.Name ?? '', Kind: c.Kind, BaseURL: c.BaseURL ?? '', Env: sortedMap(c.Env) } as Cluster;
   const st = canonicalStartup(c.Startup);
   if (st) out.Startup = st;
   out.AllowedAdvisories = [...(c.AllowedAdvisories ?? [])];
@@ -51,12 +51,6 @@ export function canonicalCluster(c: Cluster): Cluster {
   if (c.TrustedKeys && c.TrustedKeys.length) out.TrustedKeys = [...c.TrustedKeys];
   if (c.AllowPrune) out.AllowPrune = c.AllowPrune;
   if (c.AllowAutoDeploy) out.AllowAutoDeploy = c.AllowAutoDeploy;
-  return out;
-}
-
-function sorted(m: Record<string, string> | undefined): Record<string, string> {
-  const out: Record<string, string> = {};
-  for (const k of Object.keys(m ?? {}).sort()) out[k] = m![k];
   return out;
 }
 

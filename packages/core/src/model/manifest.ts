@@ -9,7 +9,8 @@ export function clone<T>(v: T): T {
   return v === undefined ? v : (JSON.parse(JSON.stringify(v)) as T);
 }
 
-function sortedMap<V>(m: Record<string, V> | undefined): Record<string, V> {
+/** A copy of a map with its keys in sorted order (none when undefined). */
+export function sortedMap<V>(m: Record<string, V> | undefined): Record<string, V> {
   const out: Record<string, V> = {};
   for (const k of Object.keys(m ?? {}).sort()) out[k] = (m as Record<string, V>)[k];
   return out;
