@@ -54,6 +54,14 @@ const CA_TARGET = '/run/sous/ca.pem';
 /** Entries of the context that are Sous's own or never part of the application. */
 const NOT_SOURCES = (name: string) => name === '.git' || name === 'node_modules' || name === '.sous' || name.startsWith('.sous.');
 
+/** Names of entries in `dir`, split into files and directories (one stat each, links followed), in their given order. */
+function byKind(dir: string, names: readonly string[]): { files: string[]; dirs: string[] } {
+  const files: string[] = [];
+  const dirs: string[] = [];
+  for (const n of names) (fs.statSync(path.join(dir, n)).isDirectory() ? dirs : files).push(n);
+  return { files, dirs };
+}
+
 /**
  * How the sources reach the run stage. Without a build step they are copied
  * straight from the context by name (no RUN, so a source change costs one
@@ -62,19 +70,15 @@ const NOT_SOURCES = (name: string) => name === '.git' || name === 'node_modules'
  */
 function copySources(dir: string, fromBuild: boolean): string {
   if (fromBuild) return 'COPY --from=build /app /app';
-  const names = fs.readdirSync(dir).filter((n) => !NOT_SOURCES(n)).sort();
-  const isDir = (n: string) => fs.statSync(path.join(dir, n)).isDirectory();
-  const files = names.filter((n) => !isDir(n));
+  const { files, dirs } = byKind(dir, fs.readdirSync(dir).filter((n) => !NOT_SOURCES(n)).sort());
   const lines = files.length ? [`COPY ${JSON.stringify([...files, './'])}`] : [];
-  for (const d of names.filter(isDir)) lines.push(`COPY ${JSON.stringify([d, `./${d}/`])}`);
+  for (const d of dirs) lines.push(`COPY ${JSON.stringify([d, `./${d}/`])}`);
   return lines.join('\n');
 }
 
 /** COPY lines for the install's inputs: files together, each directory to its own place (COPY copies a directory's contents). */
 function copyLines(dir: string, manifests: string[]): string {
-  const isDir = (m: string) => fs.statSync(path.join(dir, m)).isDirectory();
-  const files = manifests.filter((m) => !isDir(m));
-  const dirs = manifests.filter(isDir);
+  const { files, dirs } = byKind(dir, manifests);
   return [`COPY ${files.join(' ')} ./`, ...dirs.map((d) => `COPY ${d} ./${d}`)].join('\n');
 }
 
