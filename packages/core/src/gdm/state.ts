@@ -246,8 +246,9 @@ export class Gdm {
 
   async artifacts(source: SourceLocation, revision?: string): Promise<ArtifactRecord[]> {
     const rev = revision ?? (await this.store.headFast());
-    const entries = await this.store.listFiles(rev, [artifactDir(source)]);
-    const direct = entries.filter((e) => e.path.slice(artifactDir(source).length + 1).indexOf('/') < 0);
+    const dir = artifactDir(source);
+    const entries = await this.store.listFiles(rev, [dir]);
+    const direct = entries.filter((e) => !e.path.slice(dir.length + 1).includes('/'));
     const blobs = await this.store.readBlobs(direct.map((e) => e.sha));
     return direct.map((e) => parseArtifact(blobs.get(e.sha) ?? '', e.path));
   }
