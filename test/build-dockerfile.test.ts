@@ -3,11 +3,11 @@
  * the real binary, a real git repository tagged 1.0.0, the real engine and
  * registry. The second build of the same version answers from the artifact index.
  */
-import { execFileSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { readFromImage, testEngine, V2_ACCEPT, type TestEngine } from '../packages/plugin-docker/src/testing/engine';
+import { gitIn as git } from './helpers/git-remote';
 import { makeSousEnv, requireBuilt, sous, type SousEnv } from './helpers/sous';
 
 const FIXTURE = path.join(__dirname, 'fixtures/dockerfile-app');
@@ -17,10 +17,6 @@ let tmp: string;
 let env: SousEnv;
 let repoDir: string;
 let repoName: string;
-
-function git(cwd: string, ...args: string[]): string {
-  return execFileSync('git', ['-c', 'user.name=Test User', '-c', 'user.email=test@example.com', ...args], { cwd, encoding: 'utf8', env: { ...process.env, GIT_CONFIG_NOSYSTEM: '1' } }).trim();
-}
 
 async function manifestDigest(name: string, tag: string): Promise<string | null> {
   const res = await fetch(`http://${eng.registry}/v2/${name}/manifests/${tag}`, { method: 'HEAD', headers: { Accept: V2_ACCEPT } });

@@ -15,6 +15,7 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { testEngine, V2_ACCEPT, type TestEngine } from '../packages/plugin-docker/src/testing/engine';
+import { gitIn as git } from './helpers/git-remote';
 import { makeSousEnv, requireBuilt, ROOT, sous, type SousEnv } from './helpers/sous';
 
 jest.setTimeout(900_000);
@@ -31,10 +32,6 @@ let eng: TestEngine;
 let tmp: string;
 /** A CA certificate made for this run and handed to the builds: it must reach no run image. */
 let testCa: { file: string; body: string };
-
-function git(cwd: string, ...args: string[]): string {
-  return execFileSync('git', ['-c', 'user.name=Test User', '-c', 'user.email=test@example.com', ...args], { cwd, encoding: 'utf8', env: { ...process.env, GIT_CONFIG_NOSYSTEM: '1' } }).trim();
-}
 
 async function registryJson(p: string, accept?: string): Promise<{ status: number; body: any; digest: string | null }> {
   const res = await fetch(`http://${eng.registry}${p}`, { headers: accept ? { Accept: accept } : {} });

@@ -4,13 +4,13 @@
  * on a version already built (pulling it by digest when the engine lacks it)
  * and changes nothing in the GDM.
  */
-import { execFileSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { MANIFEST_ACCEPT } from '../packages/plugin-docker/src/registry';
 import { testEngine, type TestEngine } from '../packages/plugin-docker/src/testing/engine';
 import { contractContainers } from './fixtures/contracts/images';
+import { gitIn as git } from './helpers/git-remote';
 import { makeSousEnv, requireBuilt, sous, type SousEnv } from './helpers/sous';
 
 const APP = path.join(__dirname, 'fixtures/contracts/apps/scripted');
@@ -20,10 +20,6 @@ let tmp: string;
 let env: SousEnv;
 let repoDir: string;
 let repoName: string;
-
-function git(cwd: string, ...args: string[]): string {
-  return execFileSync('git', ['-c', 'user.name=Test User', '-c', 'user.email=test@example.com', ...args], { cwd, encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, GIT_CONFIG_NOSYSTEM: '1' } }).trim();
-}
 
 async function manifestStatus(name: string, ref: string): Promise<number> {
   const res = await fetch(`http://${eng.registry}/v2/${name}/manifests/${ref}`, { method: 'HEAD', headers: { Accept: MANIFEST_ACCEPT } });

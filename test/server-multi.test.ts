@@ -1,20 +1,10 @@
 import * as fs from 'node:fs';
-import * as net from 'node:net';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { makeSousEnv, requireBuilt, sousSync, type SousEnv } from './helpers/sous';
+import { freePort } from './helpers/registries';
 import { api, realArtifact, startServer, type RunningServer } from './helpers/server';
 import { git } from './helpers/state-repo';
-
-function freePort(): Promise<number> {
-  return new Promise((resolve) => {
-    const s = net.createServer();
-    s.listen(0, '127.0.0.1', () => {
-      const p = (s.address() as net.AddressInfo).port;
-      s.close(() => resolve(p));
-    });
-  });
-}
 
 async function until<T>(what: string, fn: () => Promise<T | undefined>, ms = 20_000): Promise<T> {
   const end = Date.now() + ms;
