@@ -1,7 +1,7 @@
 export { ContractsPlugin, contracts } from './plugin';
 export { CONTRACT_CODES, type ContractCode } from './codes';
 export { STANDARD_CONTRACTS, checkContractsOptions, resolveOptions, type StandardContract, type ContractsOptions, type ResolvedContractsOptions, type HttpContract, type CommandContract } from './options';
-export { startupSettings, type StartupSettings, type ReportWithClusters } from './startup';
+export { startupSettings, type StartupSettings } from './startup';
 export { runContracts, SERVICE_KINDS, WORKER_KINDS, type RunInput } from './run';
 export { REQUIRED_LABELS } from './standard';
 export { CONTRACT_LABELS, removeStrayContainers, liveContainers } from './cleanup';

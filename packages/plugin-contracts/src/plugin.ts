@@ -2,7 +2,7 @@ import type { ContractReport, Sous, SousPlugin } from '@sous/core';
 import { engineFor } from './engine';
 import { checkContractsOptions, contractsFile, resolveOptions, type ContractsOptions } from './options';
 import { runContracts } from './run';
-import { startupSettings, type ReportWithClusters } from './startup';
+import { startupSettings } from './startup';
 
 /**
  * Runs the contracts against each built image before it may be pushed:
@@ -23,7 +23,7 @@ export class ContractsPlugin implements SousPlugin {
     });
     sous.hooks.testImage.tapPromise(this.name, async (report: ContractReport) => {
       const options = resolveOptions(this.opts, sous.config.contracts);
-      const settings = startupSettings(report as ReportWithClusters, options);
+      const settings = startupSettings(report, options);
       const logger = sous.context(this.name).logger;
       const results = await runContracts({ engine: engineFor(sous.config.dockerHost), image: report.image, kind: report.kind, settings, options, logger });
       report.results.push(...results);

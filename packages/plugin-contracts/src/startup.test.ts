@@ -1,10 +1,9 @@
 import type { Cluster, ContractReport, Manifest } from '@sous/core';
 import { resolveOptions } from './options';
-import { startupSettings, type ReportWithClusters } from './startup';
+import { startupSettings } from './startup';
 
 const opts = resolveOptions({}, {});
-const report = (manifest?: Partial<Manifest>, clusters?: Record<string, Cluster>): ReportWithClusters =>
-  ({ image: { id: 'x', name: 'x', tags: [], labels: {}, contentKey: '' }, kind: 'http-service', manifest: manifest as Manifest, results: [], clusters }) as ContractReport & { clusters?: Record<string, Cluster> };
+const report = (manifest?: Partial<Manifest>, clusters?: Record<string, Cluster>): ContractReport => ({ image: { id: 'x', name: 'x', tags: [], labels: {}, contentKey: '' }, kind: 'http-service', manifest: manifest as Manifest, results: [], clusters });
 
 describe('startupSettings', () => {
   it('defaults to /health over HTTP, one port and the plugin timeout without a manifest', () => {

@@ -26,9 +26,6 @@ export interface StartupSettings {
   args: string[];
 }
 
-/** The report; its `clusters` (when the caller has them) expand each deployment. */
-export type ReportWithClusters = ContractReport;
-
 const num = (v: unknown): number => (typeof v === 'number' && Number.isFinite(v) && v > 0 ? v : 0);
 
 /**
@@ -37,7 +34,7 @@ const num = (v: unknown): number => (typeof v === 'number' && Number.isFinite(v)
  * plus connect delay) is taken, so a contract never fails an image that some
  * target cluster would have waited for.
  */
-export function startupSettings(report: ReportWithClusters, opts: ResolvedContractsOptions): StartupSettings {
+export function startupSettings(report: Pick<ContractReport, 'manifest' | 'clusters'>, opts: ResolvedContractsOptions): StartupSettings {
   const deployments = Object.entries(report.manifest?.Deployments ?? {}).sort(([a], [b]) => a.localeCompare(b));
   const expanded: [string | undefined, DeploySpec][] = deployments.length
     ? deployments.map(([c, spec]) => [c, expandDeploySpec(spec, report.clusters?.[c])])
