@@ -1,7 +1,7 @@
 import { Flags } from '@oclif/core';
 import { clusterFlag, filterFlags } from './base';
 import { createSous } from './sous';
-import type { Logger, ResolvedConfig, Rectifier, StateBackend } from '@sous/core';
+import type { Logger, ResolvedConfig, Rectifier, RectifyPlan, StateBackend } from '@sous/core';
 
 /** The scope of a rectify or plan: the original's filters, or --all. */
 export const scopeFlags = {
@@ -24,4 +24,14 @@ export function checkScope(flags: { repo?: string; source?: string; cluster?: st
 export function localRectifier(config: ResolvedConfig, logger: Logger, backend: StateBackend): Rectifier {
   const core = require('@sous/core') as typeof import('@sous/core');
   return new core.Rectifier(createSous(config, logger), backend, core.statusDirFor(config.stateLocation));
+}
+
+/** A plan as `sous plan` and `sous rectify --dry-run` print it: one line per action, held change and unreadable cluster, then the counts. */
+export function describePlan(plan: RectifyPlan): string {
+  const lines: string[] = [];
+  for (const a of plan.actions) lines.push(`${a.kind.padEnd(14)} ${a.deploymentID}: ${a.reason}`);
+  for (const h of plan.held) lines.push(`${'held'.padEnd(14)} ${h.action.deploymentID}: failed ${h.failures} times (${h.lastError})`);
+  for (const e of plan.errors) lines.push(`${'error'.padEnd(14)} cluster ${e.cluster}: ${e.message} [${e.code}]`);
+  lines.push(`${plan.actions.filter((a) => a.kind !== 'report-removed').length} change(s), ${plan.unchanged.length} unchanged, ${plan.held.length} held (GDM ${plan.revision.slice(0, 12)})`);
+  return lines.join('\n');
 }

@@ -1,7 +1,6 @@
 import { Flags } from '@oclif/core';
 import { SousCommand } from '../base';
-import { checkScope, localRectifier, scopeFlags } from '../rectify-flags';
-import { describePlan } from './rectify';
+import { checkScope, describePlan, localRectifier, scopeFlags } from '../rectify-flags';
 
 export default class Plan extends SousCommand {
   static summary = 'Show what a rectify would do, changing nothing.';

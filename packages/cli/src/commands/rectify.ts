@@ -1,7 +1,7 @@
 import { Flags } from '@oclif/core';
 import { SousCommand } from '../base';
 import { durationFlag } from '../flags';
-import { checkScope, localRectifier, scopeFlags } from '../rectify-flags';
+import { checkScope, describePlan, localRectifier, scopeFlags } from '../rectify-flags';
 
 export default class Rectify extends SousCommand {
   static summary = 'Make what runs on the clusters match the GDM.';
@@ -84,13 +84,4 @@ export default class Rectify extends SousCommand {
     await loop.stop();
     return { passes: loop.passes };
   }
-}
-
-export function describePlan(plan: import('@sous/core').RectifyPlan): string {
-  const lines: string[] = [];
-  for (const a of plan.actions) lines.push(`${a.kind.padEnd(14)} ${a.deploymentID}: ${a.reason}`);
-  for (const h of plan.held) lines.push(`${'held'.padEnd(14)} ${h.action.deploymentID}: failed ${h.failures} times (${h.lastError})`);
-  for (const e of plan.errors) lines.push(`${'error'.padEnd(14)} cluster ${e.cluster}: ${e.message} [${e.code}]`);
-  lines.push(`${plan.actions.filter((a) => a.kind !== 'report-removed').length} change(s), ${plan.unchanged.length} unchanged, ${plan.held.length} held (GDM ${plan.revision.slice(0, 12)})`);
-  return lines.join('\n');
 }
