@@ -24,6 +24,8 @@ export * from './ops/manifests';
 export * from './ops/clusters';
 export * from './ops/query';
 export * from './util/text';
+export * from './util/async';
+export * from './util/json';
 export * from './templates';
 export * from './pipeline/image';
 export * from './pipeline/ca';

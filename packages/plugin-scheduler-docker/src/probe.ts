@@ -1,6 +1,6 @@
 import * as http from 'node:http';
 import * as https from 'node:https';
-import type { Startup } from '@sous/core';
+import { sleep, type Startup } from '@sous/core';
 
 /** Readiness settings from a deployment's (expanded) Startup, in milliseconds. */
 export interface Readiness {
@@ -98,17 +98,6 @@ export interface WaitOptions {
   onProbe?: (message: string) => void;
 }
 
-export const sleep = (ms: number, signal?: AbortSignal) =>
-  new Promise<void>((resolve) => {
-    if (signal?.aborted) return resolve();
-    const t = setTimeout(done, Math.max(0, ms));
-    function done() {
-      clearTimeout(t);
-      signal?.removeEventListener('abort', done);
-      resolve();
-    }
-    signal?.addEventListener('abort', done, { once: true });
-  });
 
 /**
  * Waits until an instance is ready: for HTTP checks, a 2xx from its ready

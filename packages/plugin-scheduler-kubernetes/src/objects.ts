@@ -1,4 +1,4 @@
-import { formatManifestID, imageName, intentHash, usageError, type DeploySpec, type DeployState, type Manifest, type Startup } from '@sous/core';
+import { formatManifestID, intentHash, pinnedImage, usageError, type DeploySpec, type DeployState, type Manifest, type Startup } from '@sous/core';
 import type { V1Container, V1CronJob, V1Deployment, V1EnvVar, V1ObjectMeta, V1PodSpec, V1Probe, V1ResourceRequirements, V1Service } from '@kubernetes/client-node';
 import { ANNOTATIONS, deploymentHash, LABELS, labelValue, MANAGED_BY, objectName } from './names';
 
@@ -25,19 +25,7 @@ export interface BuildContext {
 }
 
 /** The image a deployment runs: the application's image in the cluster's registry, pinned by digest. */
-export function imageFor(s: DeployState, registry: string | undefined): string {
-  if (!s.spec.Digest) {
-    throw usageError('KUBERNETES_NO_DIGEST', `${s.id} has version ${s.spec.Version} but no image digest; Sous deploys pin digests, never tags`, {
-      hints: [`Record the verified digest with: sous update --cluster ${s.cluster} --tag ${s.spec.Version}`],
-    });
-  }
-  if (!registry) {
-    throw usageError('KUBERNETES_NO_REGISTRY', `no registry to name the image of ${s.id} in`, {
-      hints: [`Set Registry on cluster ${s.cluster} in defs.yaml, registry in the Sous config, or kubernetesScheduler({ registry })`],
-    });
-  }
-  return `${imageName(registry, s.manifestID.source.repo, s.manifestID.source.dir)}@${s.spec.Digest}`;
-}
+export const imageFor = (s: DeployState, registry: string | undefined): string => pinnedImage(s, registry, { code: 'KUBERNETES', factory: 'kubernetesScheduler' });
 
 export function portCount(spec: DeploySpec): number {
   return Math.max(0, Math.trunc(Number(spec.Resources?.ports ?? 1)) || 0);

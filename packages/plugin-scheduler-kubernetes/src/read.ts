@@ -1,19 +1,7 @@
-import { parseManifestID, type DeploySpec, type DeployState, type Manifest, type Startup, type Volume } from '@sous/core';
+import { comparableJSON, parseManifestID, type DeploySpec, type DeployState, type Manifest, type Startup, type Volume } from '@sous/core';
 import type { V1Container, V1CronJob, V1Deployment, V1ObjectMeta, V1PodSpec, V1Probe } from '@kubernetes/client-node';
 import { ANNOTATIONS } from './names';
 import { generatedEnv, NEVER, probeFor, progressDeadlineFor, resourcesFor, type Workload } from './objects';
-
-/** JSON with sorted keys and no undefined values: equal strings mean equal data. */
-export function stable(v: unknown): string {
-  if (v === undefined || v === null) return 'null';
-  if (v instanceof Date) return JSON.stringify(v.toISOString());
-  if (Array.isArray(v)) return `[${v.map(stable).join(',')}]`;
-  if (typeof v === 'object') {
-    const o = v as Record<string, unknown>;
-    return `{${Object.keys(o).filter((k) => o[k] !== undefined && o[k] !== null).sort().map((k) => `${JSON.stringify(k)}:${stable(o[k])}`).join(',')}}`;
-  }
-  return JSON.stringify(v);
-}
 
 const SUFFIX: Record<string, number> = { m: 1e-3, k: 1e3, M: 1e6, G: 1e9, T: 1e12, Ki: 1024, Mi: 1024 ** 2, Gi: 1024 ** 3, Ti: 1024 ** 4 };
 
@@ -116,14 +104,14 @@ function specOf(live: LiveFacts, basePort: number): DeploySpec {
   const want = resourcesFor(stored);
   const sameRes = quantity(want.requests!.cpu) === quantity(req.cpu) && quantity(want.requests!.memory) === quantity(req.memory);
   if (!sameRes || Number(stored.Resources?.ports ?? 1) !== ports) spec.Resources = liveSpec.Resources;
-  if (stable(stored.Env ?? {}) !== stable(env)) spec.Env = env;
-  if (stable(normalVolumes(stored.Volumes)) !== stable(normalVolumes(liveSpec.Volumes))) spec.Volumes = liveSpec.Volumes;
+  if (comparableJSON(stored.Env ?? {}) !== comparableJSON(env)) spec.Env = env;
+  if (comparableJSON(normalVolumes(stored.Volumes)) !== comparableJSON(normalVolumes(liveSpec.Volumes))) spec.Volumes = liveSpec.Volumes;
   if (live.workload === 'Deployment') {
-    const sameProbe = stable(normalProbe(probeFor(stored.Startup, ports))) === stable(normalProbe(c?.readinessProbe));
+    const sameProbe = comparableJSON(normalProbe(probeFor(stored.Startup, ports))) === comparableJSON(normalProbe(c?.readinessProbe));
     const sameDeadline = (progressDeadlineFor(stored.Startup) ?? 600) === (live.deadline ?? 600);
     if (!sameProbe || !sameDeadline) spec.Startup = liveSpec.Startup;
   }
-  if (stable(stored.Args ?? []) !== stable(liveSpec.Args ?? [])) spec.Args = liveSpec.Args;
+  if (comparableJSON(stored.Args ?? []) !== comparableJSON(liveSpec.Args ?? [])) spec.Args = liveSpec.Args;
   if ((stored.NumInstances ?? 0) !== live.replicas) spec.NumInstances = live.replicas;
   if (live.workload === 'CronJob' && (stored.Schedule ?? '') !== (live.schedule ?? '') && !(live.schedule === NEVER && !stored.Schedule)) spec.Schedule = live.schedule;
   if (digest && digest !== stored.Digest) spec.Digest = digest;

@@ -1,4 +1,4 @@
-import { isSousError, SousError, type Action, type ActionOutcome, type ApplyOptions, type ClusterRef, type DeployState, type Lease, type Scheduler } from '@sous/core';
+import { isSousError, sleep, SousError, type Action, type ActionOutcome, type ApplyOptions, type ClusterRef, type DeployState, type Lease, type Scheduler } from '@sous/core';
 import type { V1CronJob, V1Deployment, V1Service } from '@kubernetes/client-node';
 import { call, k8s, makeApis, type Apis } from './client';
 import { takeLease } from './lease';
@@ -23,20 +23,6 @@ type Done = (resolution: ActionOutcome['resolution'], status: ActionOutcome['sta
 
 function duration(ms: number): string {
   return ms < 10_000 ? `${ms} ms` : `${Math.round(ms / 1000)} s`;
-}
-
-/** Waits `ms`, or less when `signal` aborts; its abort listener goes when the wait ends, so polling never piles listeners up on one signal. */
-function sleep(ms: number, signal?: AbortSignal): Promise<void> {
-  return new Promise((resolve) => {
-    if (signal?.aborted) return resolve();
-    const t = setTimeout(done, ms);
-    function done() {
-      clearTimeout(t);
-      signal?.removeEventListener('abort', done);
-      resolve();
-    }
-    signal?.addEventListener('abort', done, { once: true });
-  });
 }
 
 const statusIs = (e: unknown, status: number) => isSousError(e) && e.details?.status === status;

@@ -1,17 +1,6 @@
-import { formatManifestID, type DeploySpec, type DeployState, type ManifestID } from '@sous/core';
+import { comparableJSON, formatManifestID, type DeploySpec, type DeployState, type ManifestID } from '@sous/core';
 import type { DeployHistory, DeployResult, RequestParent, SingularityVolume } from './dto';
 import { healthcheckFor, kindOf, META, resourcesWire, sortedEnv, startupFrom, userMetadata, volumesWire } from './wire';
-
-/** JSON with sorted keys and no undefined values: equal strings mean equal data. */
-export function stable(v: unknown): string {
-  if (v === undefined || v === null) return 'null';
-  if (Array.isArray(v)) return `[${v.map(stable).join(',')}]`;
-  if (typeof v === 'object') {
-    const o = v as Record<string, unknown>;
-    return `{${Object.keys(o).filter((k) => o[k] !== undefined && o[k] !== null).sort().map((k) => `${JSON.stringify(k)}:${stable(o[k])}`).join(',')}}`;
-  }
-  return JSON.stringify(v);
-}
 
 function fmt(n: number | undefined): string {
   return String(n ?? 0);
@@ -87,10 +76,10 @@ export function stateFromSingularity(input: ReadInput): DeployState | undefined 
     spec = stored;
     const r = resourcesWire(stored);
     if (Math.abs(r.cpus - (res.cpus ?? 0)) > 1e-9 || r.memoryMb !== (res.memoryMb ?? 0) || r.numPorts !== (res.numPorts ?? 0)) spec.Resources = live.Resources;
-    if (stable(sortedEnv(stored.Env)) !== stable(live.Env)) spec.Env = live.Env;
-    if (stable(volumesWire(stored.Volumes)) !== stable(liveVolumes(deploy.containerInfo?.volumes))) spec.Volumes = live.Volumes;
-    if (stable(startupFrom(healthcheckFor(stored.Startup))) !== stable(live.Startup)) spec.Startup = live.Startup;
-    if (stable(stored.Args ?? []) !== stable(live.Args ?? [])) spec.Args = live.Args;
+    if (comparableJSON(sortedEnv(stored.Env)) !== comparableJSON(live.Env)) spec.Env = live.Env;
+    if (comparableJSON(volumesWire(stored.Volumes)) !== comparableJSON(liveVolumes(deploy.containerInfo?.volumes))) spec.Volumes = live.Volumes;
+    if (comparableJSON(startupFrom(healthcheckFor(stored.Startup))) !== comparableJSON(live.Startup)) spec.Startup = live.Startup;
+    if (comparableJSON(stored.Args ?? []) !== comparableJSON(live.Args ?? [])) spec.Args = live.Args;
     if ((stored.NumInstances ?? 0) !== live.NumInstances) spec.NumInstances = live.NumInstances;
     if (request.requestType === 'SCHEDULED' && (stored.Schedule ?? '') !== live.Schedule) spec.Schedule = live.Schedule;
     if (digest && digest !== stored.Digest) spec.Digest = digest;

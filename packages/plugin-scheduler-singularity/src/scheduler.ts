@@ -1,9 +1,9 @@
 import * as crypto from 'node:crypto';
-import { isSousError, SousError, type Action, type ActionOutcome, type ApplyOptions, type ClusterRef, type DeployState, type Scheduler } from '@sous/core';
+import { comparableJSON, isSousError, sleep, SousError, type Action, type ActionOutcome, type ApplyOptions, type ClusterRef, type DeployState, type Scheduler } from '@sous/core';
 import type { SingularityClient } from './client';
 import type { DeployHistory, RequestParent } from './dto';
 import { newDeployID, requestIDFor } from './ids';
-import { stable, stateFromSingularity, statusOf } from './read';
+import { stateFromSingularity, statusOf } from './read';
 import { deployBody, deployMessage, healthcheckFor, imageFor, isLongRunning, REQUEST_TYPES, requestBody, resourcesWire, sortedEnv, volumesWire } from './wire';
 
 /** What a SingularityScheduler needs besides the cluster. */
@@ -24,20 +24,6 @@ function duration(ms: number): string {
   return ms < 10_000 ? `${ms} ms` : `${Math.round(ms / 1000)} s`;
 }
 
-/** Waits `ms`, or less when `signal` aborts; its abort listener goes when the wait ends, so polling never piles listeners up on one signal. */
-function sleep(ms: number, signal?: AbortSignal): Promise<void> {
-  return new Promise((resolve) => {
-    if (signal?.aborted) return resolve();
-    const t = setTimeout(done, ms);
-    function done() {
-      clearTimeout(t);
-      signal?.removeEventListener('abort', done);
-      resolve();
-    }
-    signal?.addEventListener('abort', done, { once: true });
-  });
-}
-
 function retryable(e: unknown): boolean {
   return isSousError(e) && e.details?.retryable === true;
 }
@@ -48,7 +34,7 @@ function requestChanged(prior: DeployState, post: DeployState): boolean {
   return (
     REQUEST_TYPES[prior.kind] !== type ||
     (isLongRunning(type) && (prior.spec.NumInstances ?? 0) !== (post.spec.NumInstances ?? 0)) ||
-    stable([...prior.owners].sort()) !== stable([...post.owners].sort()) ||
+    comparableJSON([...prior.owners].sort()) !== comparableJSON([...post.owners].sort()) ||
     (type === 'SCHEDULED' && (prior.spec.Schedule ?? '') !== (post.spec.Schedule ?? ''))
   );
 }
@@ -56,7 +42,7 @@ function requestChanged(prior: DeployState, post: DeployState): boolean {
 /** The fields whose change needs a new deploy: what Singularity runs, as it would be sent. */
 function deployKey(s: DeployState): string {
   const sp = s.spec;
-  return stable([sp.Version ?? '', sp.Digest ?? '', resourcesWire(sp), sortedEnv(sp.Env), volumesWire(sp.Volumes), healthcheckFor(sp.Startup) ?? null, sp.Args ?? [], sortedEnv(sp.Metadata)]);
+  return comparableJSON([sp.Version ?? '', sp.Digest ?? '', resourcesWire(sp), sortedEnv(sp.Env), volumesWire(sp.Volumes), healthcheckFor(sp.Startup) ?? null, sp.Args ?? [], sortedEnv(sp.Metadata)]);
 }
 
 /**

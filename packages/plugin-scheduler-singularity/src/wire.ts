@@ -1,4 +1,4 @@
-import { formatManifestID, imageName, intentHash, usageError, type DeployState, type DeploySpec, type Manifest, type Startup, type Volume } from '@sous/core';
+import { formatManifestID, intentHash, pinnedImage, type DeployState, type DeploySpec, type Manifest, type Startup, type Volume } from '@sous/core';
 import type { Healthcheck, RequestType, SingularityDeploy, SingularityRequest, SingularityVolume } from './dto';
 
 /**
@@ -109,20 +109,8 @@ export function sortedEnv(env: Record<string, string> | undefined): Record<strin
   return Object.fromEntries(Object.keys(env ?? {}).sort().map((k) => [k, String(env![k])]));
 }
 
-/** The image a deployment runs: the application's image name in the cluster's registry, pinned by digest. */
-export function imageFor(s: DeployState, registry: string | undefined): string {
-  if (!s.spec.Digest) {
-    throw usageError('SINGULARITY_NO_DIGEST', `${s.id} has version ${s.spec.Version} but no image digest; Sous deploys pin digests, never tags`, {
-      hints: [`Record the verified digest with: sous update --cluster ${s.cluster} --tag ${s.spec.Version}`],
-    });
-  }
-  if (!registry) {
-    throw usageError('SINGULARITY_NO_REGISTRY', `no registry to name the image of ${s.id} in`, {
-      hints: [`Set Registry on cluster ${s.cluster} in defs.yaml, registry in the Sous config, or singularityScheduler({ registry })`],
-    });
-  }
-  return `${imageName(registry, s.manifestID.source.repo, s.manifestID.source.dir)}@${s.spec.Digest}`;
-}
+/** The image a deployment runs: the application's image in the cluster's registry, pinned by digest. */
+export const imageFor = (s: DeployState, registry: string | undefined): string => pinnedImage(s, registry, { code: 'SINGULARITY', factory: 'singularityScheduler' });
 
 /** The deploy for a deployment: everything Singularity runs, plus the metadata to read it back. */
 export function deployBody(s: DeployState, ids: { requestId: string; deployId: string }, image: string): SingularityDeploy {

@@ -1,5 +1,6 @@
 import { isSousError, type ApplyOptions, type DeployState } from '@sous/core';
-import { containerPorts, readinessFor, sleep, stableJSON, waitReady, withLogLines, type Engine, type InstanceView, type RolloutResult, type WaitResult } from '@sous/plugin-scheduler-docker';
+import { sleep } from '@sous/core';
+import { containerPorts, readinessFor, stableJSON, waitReady, withLogLines, type Engine, type InstanceView, type RolloutResult, type WaitResult } from '@sous/plugin-scheduler-docker';
 import type { SwarmSettings } from './options';
 import { serviceSpec, specConfig, type ServiceSpec } from './spec';
 import { createService, FAILED, findService, listTasks, removeService, taskConfig, taskLogs, TERMINAL, updateService, type NodeAddresses, type Service, type Task } from './swarm';

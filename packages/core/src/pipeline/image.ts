@@ -1,6 +1,6 @@
 import { usageError } from '../errors';
 import { parseVersion } from '../model/version';
-import type { SourceContext } from './types';
+import type { DeployState, SourceContext } from './types';
 
 /** The labels the original Sous put on every image, read back by deploys. */
 export const SOUS_LABELS = {
@@ -31,6 +31,25 @@ export function imageName(registry: string, repo: string, offset: string): strin
   }
   const parts = [...repo.split('/'), ...(offset ? offset.split('/') : [])].filter(Boolean).map(pathComponent);
   return `${registry.replace(/\/+$/, '')}/${parts.join('/')}`;
+}
+
+/**
+ * The image a deployment runs: the application's image name in the cluster's
+ * registry, pinned by digest. A scheduler names its own error codes
+ * (`<code>_NO_DIGEST`, `<code>_NO_REGISTRY`) and its plugin factory for the hint.
+ */
+export function pinnedImage(s: DeployState, registry: string | undefined, scheduler: { code: string; factory: string }): string {
+  if (!s.spec.Digest) {
+    throw usageError(`${scheduler.code}_NO_DIGEST`, `${s.id} has version ${s.spec.Version} but no image digest; Sous deploys pin digests, never tags`, {
+      hints: [`Record the verified digest with: sous update --cluster ${s.cluster} --tag ${s.spec.Version}`],
+    });
+  }
+  if (!registry) {
+    throw usageError(`${scheduler.code}_NO_REGISTRY`, `no registry to name the image of ${s.id} in`, {
+      hints: [`Set Registry on cluster ${s.cluster} in defs.yaml, registry in the Sous config, or ${scheduler.factory}({ registry })`],
+    });
+  }
+  return `${imageName(registry, s.manifestID.source.repo, s.manifestID.source.dir)}@${s.spec.Digest}`;
 }
 
 function stamp(d: Date): string {

@@ -1,4 +1,4 @@
-export const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
+export { sleep } from '../util/async';
 
 /** Capped exponential backoff with full jitter: attempt 1 waits up to 250 ms, then 500 ms, ... at most 10 s. */
 export function backoff(attempt: number, baseMs = 250, capMs = 10_000): number {
