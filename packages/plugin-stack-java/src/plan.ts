@@ -1,10 +1,10 @@
-import { argLines, bindMount, envLines, execForm, imageRef, readExtraFiles, renderTemplate, tidyDockerfile, usageError, type BuildPlan, type CaBundle } from '@sous/core';
+import { bindMount, commonPlanParts, execForm, renderTemplate, tidyDockerfile, usageError, type CaBundle, type StackPlan } from '@sous/core';
 import type { JavaProject } from './project';
 import { JAVA_DEFAULTS, type JavaStackOptions } from './options';
 import { TRUSTSTORE_PASSWORD, jksTruststore, pemCertificates } from './truststore';
 
 /** What the java stack adds to a build plan. */
-export type JavaPlan = Pick<BuildPlan, 'dockerfile' | 'extraFiles' | 'buildArgs' | 'inputs' | 'command' | 'ignore'>;
+export type JavaPlan = StackPlan;
 
 const TRUSTSTORE_FILE = '.sous/ca.jks';
 const TRUSTSTORE_TARGET = '/run/sous/ca.jks';
@@ -32,10 +32,7 @@ function pickJar(dir: string): string {
 export function javaPlan(_dir: string, project: JavaProject, opts: JavaStackOptions, ca?: CaBundle, globalArgs: Record<string, string> = {}): JavaPlan {
   const version = project.release ?? opts.version ?? JAVA_DEFAULTS.version;
   const maven = project.tool === 'maven';
-  const builderImage = imageRef(opts.builderImage ?? opts.baseImage ?? (maven ? JAVA_DEFAULTS.mavenImage : JAVA_DEFAULTS.gradleImage), version);
-  const runImage = imageRef(opts.runImage ?? opts.baseImage ?? JAVA_DEFAULTS.runImage, version);
   const command = opts.command ?? ['java', '-jar', '/app/app.jar'];
-  const buildArgs = { ...globalArgs, ...(opts.buildArgs ?? {}) };
   const cache = maven ? '--mount=type=cache,target=/root/.m2' : '--mount=type=cache,target=/root/.gradle';
   const gradle = project.wrapper ? 'chmod +x gradlew && ./gradlew' : 'gradle';
 
@@ -49,19 +46,14 @@ export function javaPlan(_dir: string, project: JavaProject, opts: JavaStackOpti
     trustStep = `RUN ${bindMount(TRUSTSTORE_FILE, TRUSTSTORE_TARGET)} keytool -importkeystore -noprompt -srckeystore ${TRUSTSTORE_TARGET} -srcstorepass ${TRUSTSTORE_PASSWORD} -cacerts -deststorepass changeit > /dev/null`;
   }
   const installStep = opts.install ? `COPY ${project.buildFiles.join(' ')} ./\nRUN ${cache} ${opts.install}` : '';
+  const common = commonPlanParts('java', opts, { ...JAVA_DEFAULTS, builderImage: maven ? JAVA_DEFAULTS.mavenImage : JAVA_DEFAULTS.gradleImage }, version, globalArgs);
   const values: Record<string, string> = {
+    ...common.values,
     javaVersion: version,
-    builderImage,
-    runImage,
-    buildArgs: argLines(buildArgs),
     trustStep,
     installStep,
     buildMounts: cache,
     pickJar: pickJar(maven ? 'target' : 'build/libs'),
-    env: envLines(opts.env),
-    extraFiles: Object.keys(opts.extraFiles ?? {}).length ? 'COPY .sous/files/ /app/' : '',
-    user: String(opts.user ?? JAVA_DEFAULTS.user),
-    port: String(opts.port ?? JAVA_DEFAULTS.port),
     command: execForm(command),
   };
   if (maven) values.mavenArgs = shellWords(['--no-transfer-progress', ...(opts.mavenArgs ?? JAVA_DEFAULTS.mavenArgs)]);
@@ -71,12 +63,11 @@ export function javaPlan(_dir: string, project: JavaProject, opts: JavaStackOpti
     values.gradleArgs = args ? `${args} ` : '';
   }
   const dockerfile = tidyDockerfile(renderTemplate(maven ? 'java-maven.Dockerfile.tmpl' : 'java-gradle.Dockerfile.tmpl', values));
-  for (const [p, c] of Object.entries(readExtraFiles('java', opts.extraFiles))) files[`.sous/files/${p}`] = c;
   return {
     dockerfile,
-    extraFiles: files,
-    buildArgs,
-    inputs: { 'image:builder': builderImage, 'image:run': runImage },
+    extraFiles: { ...files, ...common.files },
+    buildArgs: common.buildArgs,
+    inputs: common.inputs,
     command,
     ignore: maven ? ['target'] : ['build', '.gradle'],
   };

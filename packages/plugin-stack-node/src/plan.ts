@@ -1,11 +1,11 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { CA_CONTEXT_FILE, readExtraFiles, argLines, bindMount, envLines, execForm, imageRef, renderTemplate, tidyDockerfile, type BuildPlan, type CaBundle } from '@sous/core';
+import { CA_CONTEXT_FILE, CA_TARGET, bindMount, commonPlanParts, envLines, execForm, renderTemplate, tidyDockerfile, type CaBundle, type StackPlan } from '@sous/core';
 import { declaresDependencies, detectPackageManager, nodeMajor, readPackageJson, startCommand, type PackageManagerName } from './package-json';
 import { NODE_DEFAULTS, type NodeStackOptions } from './options';
 
 /** What the node stack adds to a build plan. */
-export type NodePlan = Pick<BuildPlan, 'dockerfile' | 'extraFiles' | 'buildArgs' | 'inputs' | 'command' | 'ignore'>;
+export type NodePlan = StackPlan;
 
 interface Commands {
   /** Installs every dependency (the build needs the dev ones). */
@@ -49,7 +49,6 @@ const COMMANDS: Record<PackageManagerName, (hasLock: boolean) => Commands> = {
   }),
 };
 
-const CA_TARGET = '/run/sous/ca.pem';
 
 /** Entries of the context that are Sous's own or never part of the application. */
 const NOT_SOURCES = (name: string) => name === '.git' || name === 'node_modules' || name === '.sous' || name.startsWith('.sous.');
@@ -99,9 +98,6 @@ export function nodePlan(dir: string, opts: NodeStackOptions, givenCa?: CaBundle
   const command = opts.command ?? startCommand(dir, pkg);
   const hasBuild = !!pkg.scripts?.build;
 
-  const builderImage = imageRef(opts.builderImage ?? opts.baseImage ?? NODE_DEFAULTS.builderImage, version);
-  const runImage = imageRef(opts.runImage ?? opts.baseImage ?? NODE_DEFAULTS.runImage, version);
-
   // The CA is mounted into the steps that fetch packages only, and node picks it up through NODE_EXTRA_CA_CERTS.
   const mounts = [`--mount=type=cache,target=${cmds.cache}`, ...(ca ? [bindMount(CA_CONTEXT_FILE, CA_TARGET)] : [])].join(' ');
   // mkdir: an application without dependencies still gets a node_modules for the run stage to copy.
@@ -109,17 +105,14 @@ export function nodePlan(dir: string, opts: NodeStackOptions, givenCa?: CaBundle
   // Without a build step the dev dependencies are never installed; with one they are pruned after a full install.
   const needsPrune = hasBuild || !!opts.install;
   const install = opts.install ?? (hasBuild ? cmds.all : cmds.production);
-  const buildArgs = { ...globalArgs, ...(opts.buildArgs ?? {}) };
-  const extra = Object.keys(opts.extraFiles ?? {});
   const runEnv: Record<string, string> = command[0] === 'npm' ? { NPM_CONFIG_CACHE: '/tmp/.npm', NPM_CONFIG_UPDATE_NOTIFIER: 'false' } : {};
 
+  const common = commonPlanParts('node', opts, NODE_DEFAULTS, version, globalArgs);
   const dockerfile = tidyDockerfile(
     renderTemplate('node.Dockerfile.tmpl', {
+      ...common.values,
       packageManager: pm.name,
       nodeVersion: version,
-      builderImage,
-      runImage,
-      buildArgs: argLines(buildArgs),
       copyManifests: copyLines(dir, pm.manifests),
       installMounts: mounts,
       install: withCa(install),
@@ -128,20 +121,14 @@ export function nodePlan(dir: string, opts: NodeStackOptions, givenCa?: CaBundle
       buildStep: hasBuild ? `${cmds.run('build')} && ` : '',
       copySources: copySources(dir, hasBuild || fs.existsSync(path.join(dir, '.dockerignore'))),
       env: envLines({ ...runEnv, ...(opts.env ?? {}) }),
-      extraFiles: extra.length ? 'COPY .sous/files/ /app/' : '',
-      user: String(opts.user ?? NODE_DEFAULTS.user),
-      port: String(opts.port ?? NODE_DEFAULTS.port),
       command: execForm(command),
     }),
   );
-  const files: Record<string, string | Buffer> = {};
-  for (const [p, c] of Object.entries(readExtraFiles('node', opts.extraFiles))) files[`.sous/files/${p}`] = c;
-  if (ca) files[CA_CONTEXT_FILE] = ca.pem;
   return {
     dockerfile,
-    extraFiles: files,
-    buildArgs,
-    inputs: { 'image:builder': builderImage, 'image:run': runImage },
+    extraFiles: { ...common.files, ...(ca ? { [CA_CONTEXT_FILE]: ca.pem } : {}) },
+    buildArgs: common.buildArgs,
+    inputs: common.inputs,
     command,
     ignore: ['node_modules'],
   };

@@ -137,6 +137,60 @@ export function imageRef(template: string, version: string): string {
   return template.replace(/\{version\}/g, version);
 }
 
+/** What a convention stack's plan gives core. */
+export type StackPlan = Pick<BuildPlan, 'dockerfile' | 'extraFiles' | 'buildArgs' | 'inputs' | 'command' | 'ignore'>;
+
+/** Where a build step that fetches packages sees the extra CA certificates (bind-mounted from the context, never copied). */
+export const CA_TARGET = '/run/sous/ca.pem';
+
+/** What every convention stack plans alike, from its options and defaults. */
+export interface CommonPlanParts {
+  builderImage: string;
+  runImage: string;
+  buildArgs: Record<string, string>;
+  /** The extra files, under `.sous/files/` in the context. */
+  files: Record<string, string | Buffer>;
+  /** The plan inputs naming both images (for the content key). */
+  inputs: Record<string, string>;
+  /** Template values: builderImage, runImage, buildArgs (ARG lines), env, extraFiles (the COPY line), user, port. */
+  values: Record<string, string>;
+}
+
+/**
+ * The images (`{version}` filled in), build args (the config's under the
+ * stack's), extra files and the run stage's env, user and port: the parts of
+ * a plan every convention stack makes the same way.
+ */
+export function commonPlanParts(
+  stack: string,
+  opts: CommonStackOptions,
+  defaults: { builderImage: string; runImage: string; user: string | number; port: number },
+  version: string,
+  globalArgs: Record<string, string> = {},
+): CommonPlanParts {
+  const builderImage = imageRef(opts.builderImage ?? opts.baseImage ?? defaults.builderImage, version);
+  const runImage = imageRef(opts.runImage ?? opts.baseImage ?? defaults.runImage, version);
+  const buildArgs = { ...globalArgs, ...(opts.buildArgs ?? {}) };
+  const files: Record<string, string | Buffer> = {};
+  for (const [p, c] of Object.entries(readExtraFiles(stack, opts.extraFiles))) files[`.sous/files/${p}`] = c;
+  return {
+    builderImage,
+    runImage,
+    buildArgs,
+    files,
+    inputs: { 'image:builder': builderImage, 'image:run': runImage },
+    values: {
+      builderImage,
+      runImage,
+      buildArgs: argLines(buildArgs),
+      env: envLines(opts.env),
+      extraFiles: Object.keys(opts.extraFiles ?? {}).length ? 'COPY .sous/files/ /app/' : '',
+      user: String(opts.user ?? defaults.user),
+      port: String(opts.port ?? defaults.port),
+    },
+  };
+}
+
 /** Reads extra files given as `{ file }` from this machine; a missing one is a SousError naming it. */
 export function readExtraFiles(stack: string, files: Record<string, ExtraFile> | undefined, cwd = process.cwd()): Record<string, string | Buffer> {
   const out: Record<string, string | Buffer> = {};
