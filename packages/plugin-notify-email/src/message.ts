@@ -1,5 +1,5 @@
 /** An event as an e-mail: a subject that says what happened, a plain-text body and an HTML one. */
-import { summarize, type TypedEvent } from '@sous/core';
+import { OUTCOME_COLOURS, summarize, type TypedEvent } from '@sous/core';
 
 export interface EmailContent {
   subject: string;
@@ -10,8 +10,6 @@ export interface EmailContent {
 function escapeHtml(s: string): string {
   return s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/"/g, '&quot;');
 }
-
-const COLOURS = { success: '#2eb67d', failure: '#e01e5a', warning: '#ecb22e', info: '#1d9bd1' } as const;
 
 export function emailContent(event: TypedEvent, subjectPrefix = '[sous]'): EmailContent {
   const s = summarize(event);
@@ -28,7 +26,7 @@ export function emailContent(event: TypedEvent, subjectPrefix = '[sous]'): Email
   ].join('\n');
   const html = [
     '<!doctype html><html><body style="font-family:sans-serif">',
-    `<h2 style="border-left:6px solid ${COLOURS[s.outcome]};padding-left:8px">${escapeHtml(s.title)}</h2>`,
+    `<h2 style="border-left:6px solid ${OUTCOME_COLOURS[s.outcome]};padding-left:8px">${escapeHtml(s.title)}</h2>`,
     '<table cellpadding="4">',
     ...rows.map(([k, v]) => `<tr><th align="left">${escapeHtml(k)}</th><td>${escapeHtml(v)}</td></tr>`),
     ...s.links.map(([k, v]) => `<tr><th align="left">${escapeHtml(k)}</th><td><a href="${escapeHtml(v)}">${escapeHtml(v)}</a></td></tr>`),

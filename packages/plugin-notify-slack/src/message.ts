@@ -3,14 +3,9 @@
  * blue by outcome) holding Block Kit blocks, and a plain `text` that
  * notifications and old clients show instead.
  */
-import { summarize, type EventOutcome, type TypedEvent } from '@sous/core';
+import { OUTCOME_COLOURS, summarize, type TypedEvent } from '@sous/core';
 
-export const OUTCOME_COLOURS: Record<EventOutcome, string> = {
-  success: '#2eb67d',
-  failure: '#e01e5a',
-  warning: '#ecb22e',
-  info: '#1d9bd1',
-};
+export { OUTCOME_COLOURS };
 
 /** What Slack's incoming webhook takes. */
 export interface SlackMessage {

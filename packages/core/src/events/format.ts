@@ -104,6 +104,14 @@ function facts(e: TypedEvent): [string, string][] {
   return f;
 }
 
+/** The colour each outcome is shown in (Slack attachments, email headings). */
+export const OUTCOME_COLOURS: Record<EventOutcome, string> = {
+  success: '#2eb67d',
+  failure: '#e01e5a',
+  warning: '#ecb22e',
+  info: '#1d9bd1',
+};
+
 export function summarize(e: TypedEvent): EventSummary {
   return {
     outcome: EVENT_OUTCOMES[e.type],
