@@ -59,3 +59,21 @@ describe('renderYamlUpdate', () => {
     expect(out).toBe('A: 1\nB: 2\nC: 3\n');
   });
 });
+
+describe('renderYamlUpdate with records of fields', () => {
+  const text = 'Source: x\nDeployments:\n  a:\n    Env: {}\n    NumInstances: 1\n    Startup:\n      Timeout: 0\n      CheckReadyURIPath: /health\n  b:\n    Env: {}\n';
+  const records = (p: readonly string[]) => p.length === 0 || (p[0] === 'Deployments' && (p.length === 2 || (p.length === 3 && p[2] === 'Startup')));
+
+  it('keeps empty fields of a record that the new value leaves out, byte for byte', () => {
+    expect(renderYamlUpdate(text, { Source: 'x', Deployments: { a: { NumInstances: 1, Startup: { CheckReadyURIPath: '/health' } }, b: {} } }, records)).toBe(text);
+  });
+
+  it('drops a field that is not empty, and a name (a deployment, an env key) even when its value is empty', () => {
+    const out = renderYamlUpdate('Source: x\nDeployments:\n  a:\n    Env:\n      EMPTY: ""\n      K: v\n  b:\n    Env: {}\n', { Source: 'x', Deployments: { a: { Env: { K: 'v' } } } }, records);
+    expect(out).toBe('Source: x\nDeployments:\n  a:\n    Env:\n      K: v\n');
+  });
+
+  it('without records, an empty field the value leaves out is dropped as before', () => {
+    expect(renderYamlUpdate('A: 1\nB: {}\n', { A: 1 })).toBe('A: 1\n');
+  });
+});
