@@ -25,6 +25,11 @@ if (argv.length === 1 && argv[0] === '--version') {
 } else if (help !== undefined) {
   process.stdout.write(help);
 } else {
+  // Sous's own warnings (process.emitWarning with a SOUS_ code) read like its other messages.
+  process.on('warning', (w) => {
+    if (/^SOUS_/.test(w.code || '')) process.stderr.write(`Warning: ${w.message} [${w.code}]\n`);
+    else process.stderr.write(`${w.name}: ${w.message}\n`);
+  });
   require('@oclif/core/execute')
     .execute({ dir: __dirname })
     .catch((e) => {

@@ -59,6 +59,13 @@ function authorEnv(u: User): Record<string, string> {
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 /**
+ * The message of a new state's first commit. Its random State-Id makes the
+ * root commit, the GDM's identity, differ between states made at the same
+ * second by the same user.
+ */
+const initialMessage = () => `Initialise Sous state\n\nState-Id: ${crypto.randomUUID()}`;
+
+/**
  * The GDM on disk: a git repository. Reads come from a commit (a consistent
  * snapshot whose id is the ETag); writes build a new commit with git's
  * plumbing and move the branch with a compare-and-swap (`git update-ref NEW
@@ -121,7 +128,7 @@ export class GdmStore {
       if (!commit) {
         const blob = (await git(this.dir, ['hash-object', '-w', '--stdin'], { input: renderYaml(canonicalDefs(emptyDefs())) })).stdout.trim();
         const tree = (await git(this.dir, ['mktree'], { input: `100644 blob ${blob}\t${DEFS_PATH}\n` })).stdout.trim();
-        commit = (await git(this.dir, ['commit-tree', tree, '-m', 'Initialise Sous state'], { env: authorEnv(this.opts.user ?? { name: 'sous', email: 'sous@localhost' }) })).stdout.trim();
+        commit = (await git(this.dir, ['commit-tree', tree, '-m', initialMessage()], { env: authorEnv(this.opts.user ?? { name: 'sous', email: 'sous@localhost' }) })).stdout.trim();
       }
       await git(this.dir, ['update-ref', this.branch, commit, ZERO]);
       if (this.remote && !remoteHead) await git(this.dir, ['push', '-q', this.remote, `${commit}:${this.branch}`], { reject: false });
@@ -143,7 +150,7 @@ export class GdmStore {
     await fsp.writeFile(path.join(abs, DEFS_PATH), renderYaml(canonicalDefs(emptyDefs())));
     await git(abs, ['add', DEFS_PATH]);
     const u = opts.user ?? { name: 'sous', email: 'sous@localhost' };
-    await git(abs, ['commit', '-q', '--no-verify', '-m', 'Initialise Sous state'], { env: authorEnv(u) });
+    await git(abs, ['commit', '-q', '--no-verify', '-m', initialMessage()], { env: authorEnv(u) });
   }
 
   private get gitDir(): string {
@@ -176,6 +183,19 @@ export class GdmStore {
     } catch {
       return true;
     }
+  }
+
+  private root?: string;
+
+  /**
+   * The GDM's identity: the root commit of the branch (its first-parent chain),
+   * the same in every clone and never changing. Undefined for an empty repository.
+   */
+  async rootCommit(): Promise<string | undefined> {
+    if (this.root) return this.root;
+    const r = await git(this.dir, ['rev-list', '--max-parents=0', '--first-parent', this.branch], { reject: false });
+    const roots = r.exitCode === 0 ? r.stdout.split('\n').filter(Boolean) : [];
+    return (this.root = roots[roots.length - 1]);
   }
 
   /** The branch's commit from its loose ref file, or undefined (packed, missing, unreadable). */
@@ -334,9 +354,16 @@ export class GdmStore {
    * local edits it would overwrite. Best effort: the commit is the truth.
    */
   async syncWorktree(quiet: boolean): Promise<boolean> {
+    let refreshed = false;
     for (let i = 0; i < 50; i++) {
       const r = await git(this.dir, ['read-tree', '-m', '-u', this.branch], { reject: false });
       if (r.exitCode === 0) return true;
+      // A copied or touched checkout has stale stat data in its index: git calls such files modified until it looks again.
+      if (/not uptodate/.test(r.stderr) && !refreshed) {
+        refreshed = true;
+        await git(this.dir, ['update-index', '-q', '--refresh'], { reject: false });
+        continue;
+      }
       if (!/index\.lock/.test(r.stderr)) {
         if (!quiet) process.emitWarning(`the working tree of ${this.dir} has local edits; it was left as it is (${r.stderr.trim().split('\n')[0]})`, { code: 'SOUS_STATE_DIRTY' });
         return false;
