@@ -238,6 +238,16 @@ export class Sous {
     };
   }
 
+  /** The cluster kinds some plugin schedules (a key of `hooks.scheduler` with a tap). */
+  schedulerKinds(): string[] {
+    return tappedKeys(this.hooks.scheduler);
+  }
+
+  /** The stacks some plugin plans builds for (a key of `hooks.buildPlan` with a tap). */
+  stacks(): string[] {
+    return tappedKeys(this.hooks.buildPlan);
+  }
+
   /** Runs every validate tap and throws the first error found. */
   validateConfig(): ConfigReport {
     const report: ConfigReport = { errors: [], warnings: [...this.config.warnings] };
@@ -249,4 +259,10 @@ export class Sous {
   async emit(type: string, payload: Record<string, unknown> = {}): Promise<void> {
     await this.hooks.event.promise({ type, time: new Date().toISOString(), ...payload });
   }
+}
+
+/** The keys of a HookMap that have taps (tapable offers no public listing; its `_map` is stable across 2.x). */
+function tappedKeys(map: unknown): string[] {
+  const m = (map as { _map?: Map<string, { taps: unknown[] }> })._map;
+  return m ? [...m.entries()].filter(([, h]) => h.taps.length > 0).map(([k]) => k).sort() : [];
 }

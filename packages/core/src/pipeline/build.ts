@@ -98,10 +98,6 @@ function contentKeyOf(tree: string, plan: BuildPlan): string {
 
 const notPublished = () => failure('NOT_PUBLISHED', 'no plugin published the image', { hints: ['The docker plugin pushes images: is it in the config plugins?'] });
 
-function knownStacks(sous: Sous): string[] {
-  return [...(sous.hooks.buildPlan as unknown as { _map: Map<string, { taps: unknown[] }> })._map.entries()].filter(([, h]) => h.taps.length > 0).map(([k]) => k);
-}
-
 /**
  * `sous build`: source at a tag → stack plan → image → contracts → push by
  * digest → signature → pre-cache → artifact record → `artifact.ready`.
@@ -207,7 +203,7 @@ export async function build(sous: Sous, opts: BuildOptions): Promise<BuildResult
 
     begin('plan');
     const stack = sous.config.stack ?? (await sous.hooks.detectStack.promise(ws));
-    const stacks = knownStacks(sous);
+    const stacks = sous.stacks();
     if (!stack) {
       throw usageError('NO_STACK', `no stack recognises ${ws.dir}`, {
         hints: [
