@@ -146,8 +146,18 @@ async function main() {
   step(`sous build --tag ${VERSION}`);
   sous(env, ['build', '--tag', VERSION]);
 
-  step(`sous deploy --cluster local --tag ${VERSION}`);
-  sous(env, ['deploy', '--cluster', 'local', '--tag', VERSION]);
+  // A second run must not take back what was deployed since the first: it deploys VERSION only where nothing
+  // newer is intended, and otherwise makes sure what is intended runs.
+  let live = VERSION;
+  const intended = known.status === 0 ? JSON.parse(known.stdout).manifest?.Deployments?.local?.Version : undefined;
+  if (intended && intended !== VERSION) {
+    live = intended;
+    step(`local already asks for ${intended}: sous rectify --repo github.com/sous-examples/hello-node`);
+    sous(env, ['rectify', '--repo', 'github.com/sous-examples/hello-node', '--cluster', 'local']);
+  } else {
+    step(`sous deploy --cluster local --tag ${VERSION}`);
+    sous(env, ['deploy', '--cluster', 'local', '--tag', VERSION]);
+  }
 
   step('where it answers');
   const ads = JSON.parse(sous(env, ['query', 'ads', '--cluster', 'local', '--json'], { capture: true }).stdout);
@@ -160,12 +170,12 @@ async function main() {
   const res = await fetch(url);
   const body = await res.text();
   console.log(`${url} answers ${res.status}: ${body.trim()}`);
-  if (!res.ok || !body.includes(VERSION)) {
-    process.stderr.write(`quickstart: expected ${VERSION} from ${url}\n`);
+  if (!res.ok || !body.includes(live)) {
+    process.stderr.write(`quickstart: expected ${live} from ${url}\n`);
     process.exit(1);
   }
   console.log(`
-hello-node ${VERSION} is live at ${url}
+hello-node ${live} is live at ${url}
 
 Go on from here (see README.md, "A first deploy"):
   source ${path.relative(process.cwd(), path.join(HOME, 'env')) || '.sous-quickstart/env'}

@@ -82,8 +82,8 @@ describe('sous deploy and rectify on a docker cluster', () => {
     expect(await served()).toEqual(['app 1.0.0']);
   });
 
-  it('rectify reports a cluster of an unknown kind and still deploys the others', async () => {
-    await ok(['cluster', 'add', '--name', 'mystery', '--kind', 'nomad', '--base-url', 'http://127.0.0.1:4646']);
+  it('rectify reports a cluster of an unknown kind, still deploys the others, and exits 1', async () => {
+    await ok(['cluster', 'add', '--name', 'mystery', '--kind', 'nomad', '--base-url', 'http://127.0.0.1:4646', '--force']);
     const gdm = await Gdm.open(env.state, { user: USER });
     await gdm.update(
       (s) => {
@@ -96,7 +96,8 @@ describe('sous deploy and rectify on a docker cluster', () => {
       USER,
     );
     const r = await sous(env, ['rectify', '--all']);
-    expect(r.code).toBe(0);
+    expect(r.code).toBe(1);
+    expect(r.stderr).toMatch(/RECTIFY_INCOMPLETE/);
     expect(r.stderr).toMatch(/no scheduler plugin handles clusters of kind "nomad" \(cluster mystery\) \[UNKNOWN_CLUSTER_KIND\]/);
     expect(r.stdout).toMatch(new RegExp(`Active +local:${REPO.replace(/\./g, '\\.')}: updated`));
     expect(await served()).toEqual(['app 2.0.0']);

@@ -1,5 +1,5 @@
 import { Command, Flags, Errors, Interfaces } from '@oclif/core';
-import type { ResolvedConfig, SousError, StateBackend, User, SourceContext, ManifestID, Logger } from '@sous/core';
+import type { PlanError, ResolvedConfig, SousError, StateBackend, User, SourceContext, ManifestID, Logger } from '@sous/core';
 
 export type SousFlags<T extends typeof Command> = Interfaces.InferredFlags<(typeof SousCommand)['baseFlags'] & T['flags']>;
 
@@ -134,6 +134,28 @@ export abstract class SousCommand extends Command {
       if (offset === undefined) offset = ctx.offset;
     }
     return makeManifestID(repo, offset ?? '', r.flavor ?? '');
+  }
+
+  /**
+   * For a command that printed what it could see but could not see everything
+   * (a cluster that did not answer, a manifest that does not read): the error
+   * follows the output on stderr (inside the document as `error` with --json)
+   * and the command exits 1, so scripts and CI never take a partial view for
+   * the whole.
+   */
+  protected async incomplete<T extends object>(doc: T, code: string, what: string, errors: readonly PlanError[]): Promise<T> {
+    if (!errors.length) return doc;
+    const { failure } = await import('@sous/core');
+    const parts = errors.map((e) => (e.manifest ? `manifest ${e.manifest} (${e.file ?? ''}: ${e.code})` : `cluster ${e.cluster} (${e.code})`));
+    const hints: string[] = [];
+    if (errors.some((e) => e.manifest)) hints.push('Fix the manifest file in the state repository (or replace it with sous manifest set); until then its deployments are left as they are');
+    if (errors.some((e) => e.code === 'UNKNOWN_CLUSTER_KIND')) hints.push("Add the plugin for the cluster's kind to the config's plugins, or correct the kind: sous cluster add --name NAME --kind KIND --replace");
+    if (errors.some((e) => e.cluster && e.code !== 'UNKNOWN_CLUSTER_KIND')) hints.push('Check that the cluster answers (its BaseURL in sous cluster list), then run the command again');
+    const e = failure(code, `${what} is incomplete: ${parts.join(', ')} could not be seen`, { hints, details: { errors } });
+    process.exitCode = e.exit;
+    if (this.jsonEnabled()) return { ...doc, error: e.toJSON() };
+    process.stderr.write(formatError(e, this.globalFlags.debug || process.env.SOUS_DEBUG === '1'));
+    return doc;
   }
 
   protected logJson(json: unknown): void {

@@ -1,6 +1,6 @@
 import { failure, isSousError } from '@sous/core';
 import { demuxLogs, engineMessage, type Engine } from './engine';
-import { LABELS } from './labels';
+import { LABELS, ownedBy } from './labels';
 
 /** A container as a listing shows it. */
 export interface Instance {
@@ -71,9 +71,9 @@ export async function listInstances(engine: Engine, labels: string[]): Promise<I
   return list.map(fromListing).sort((a, b) => a.created - b.created || a.id.localeCompare(b.id));
 }
 
-/** Every container of one deployment on one cluster, stopped ones too. */
-export function deploymentInstances(engine: Engine, cluster: string, deploymentID: string): Promise<Instance[]> {
-  return listInstances(engine, [`${LABELS.cluster}=${cluster}`, `${LABELS.deployment}=${deploymentID}`]);
+/** Every container of one deployment on one cluster, stopped ones too; with `gdm`, only those that GDM may act on. */
+export async function deploymentInstances(engine: Engine, cluster: string, deploymentID: string, gdm?: string): Promise<Instance[]> {
+  return (await listInstances(engine, [`${LABELS.cluster}=${cluster}`, `${LABELS.deployment}=${deploymentID}`])).filter((c) => ownedBy(c.labels, gdm));
 }
 
 /** Inspects a container; undefined when it no longer exists. */

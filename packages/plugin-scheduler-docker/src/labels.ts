@@ -15,6 +15,12 @@ export const LABELS = {
   config: 'dev.sous.config',
   /** The intended deployment (manifest ID, kind, owners, spec) as JSON. */
   state: 'dev.sous.state',
+  /**
+   * The GDM (its identity) that made a container or service: an engine shared by
+   * several independent GDMs keeps each one's deployments apart. Missing on what
+   * was made before the label existed, which every GDM may adopt.
+   */
+  gdm: 'dev.sous.gdm',
   /** Marks a lease record, with the cluster it guards. */
   lease: 'dev.sous.lease',
 } as const;
@@ -56,10 +62,17 @@ export function configHash(d: Pick<DeployState, 'kind' | 'owners' | 'spec'>, wit
   return shortHash(stableJSON({ kind: d.kind, owners: withOwners ? [...d.owners].sort() : undefined, spec: rest }));
 }
 
-/** The labels of one deployment's instances (or service). */
-export function deploymentLabels(d: DeployState, config: string): Record<string, string> {
+/** Whether a container or service with these labels belongs to the GDM `gdm` (anything does when either is unknown). */
+export function ownedBy(labels: Record<string, string> | undefined | null, gdm: string | undefined): boolean {
+  const of = labels?.[LABELS.gdm];
+  return !gdm || !of || of === gdm;
+}
+
+/** The labels of one deployment's instances (or service), marked with the GDM that makes them when it is known. */
+export function deploymentLabels(d: DeployState, config: string, gdm?: string): Record<string, string> {
   const state: LabelledState = { manifestID: d.manifestID, kind: d.kind, owners: [...d.owners].sort(), spec: d.spec };
   return {
+    ...(gdm ? { [LABELS.gdm]: gdm } : {}),
     [LABELS.deployment]: d.id,
     [LABELS.cluster]: d.cluster,
     [LABELS.manifest]: formatManifestID(d.manifestID),

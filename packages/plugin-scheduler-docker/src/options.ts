@@ -30,6 +30,8 @@ export interface DockerSchedulerOptions extends DockerClusterOptions {
 export interface ClusterSettings {
   cluster: string;
   def: Cluster;
+  /** The GDM this scheduler acts for: it marks what it creates, and sees and touches nothing another GDM made. */
+  gdm?: string;
   engine: EngineTarget;
   bindAddress: string;
   taskHost: string;
@@ -48,7 +50,7 @@ const ANY = new Set(['0.0.0.0', '::', '']);
  * query parameters), then the plugin's per-cluster options, then the plugin's
  * options, then the defaults.
  */
-export function clusterSettings(name: string, def: Cluster, opts: DockerSchedulerOptions): ClusterSettings {
+export function clusterSettings(name: string, def: Cluster, opts: DockerSchedulerOptions, gdm?: string): ClusterSettings {
   const engine = parseEngineURL(def.BaseURL, name);
   const per = opts.clusters?.[name] ?? {};
   const pick = <K extends keyof DockerClusterOptions>(k: K): DockerClusterOptions[K] => per[k] ?? opts[k];
@@ -63,6 +65,7 @@ export function clusterSettings(name: string, def: Cluster, opts: DockerSchedule
   return {
     cluster: name,
     def,
+    ...(gdm ? { gdm } : {}),
     engine,
     bindAddress,
     taskHost,

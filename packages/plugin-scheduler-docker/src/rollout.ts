@@ -23,7 +23,7 @@ export function containerBody(post: DeployState, s: ClusterSettings, image: stri
     Image: image,
     Env: envList(instanceEnv(post.spec, ports, s.taskHost)),
     ...(post.spec.Args?.length ? { Cmd: post.spec.Args } : {}),
-    Labels: deploymentLabels(post, config),
+    Labels: deploymentLabels(post, config, s.gdm),
     ExposedPorts: Object.fromEntries(ports.map((p) => [`${p}/tcp`, {}])),
     StopSignal: 'SIGTERM',
     StopTimeout: s.stopGraceSeconds,
@@ -74,7 +74,7 @@ export class Rollout {
   }
 
   async run(): Promise<RolloutResult> {
-    const all = await deploymentInstances(this.engine, this.s.cluster, this.post.id);
+    const all = await deploymentInstances(this.engine, this.s.cluster, this.post.id, this.s.gdm);
     let old = all.filter((c) => c.config !== this.config || (this.force && c.state === 'running'));
     const current = all.filter((c) => !old.includes(c));
     // Leftovers that serve nothing: stopped or crashing instances of any configuration.
@@ -180,7 +180,7 @@ export class Rollout {
 
 /** Stops (gracefully) and removes every instance of a deployment. */
 export async function removeDeployment(engine: Engine, s: ClusterSettings, id: string): Promise<number> {
-  const all = await deploymentInstances(engine, s.cluster, id);
+  const all = await deploymentInstances(engine, s.cluster, id, s.gdm);
   await Promise.all(
     all.map(async (c) => {
       if (c.state === 'running') await stopContainer(engine, c.id, s.stopGraceSeconds);

@@ -3,7 +3,7 @@ import { byDeployment, deploymentState } from './actual';
 import { containerLogs, deploymentInstances, listInstances } from './containers';
 import { Engine } from './engine';
 import { checkKind } from './instance';
-import { LABELS } from './labels';
+import { LABELS, ownedBy } from './labels';
 import { ContainerLease } from './lease';
 import type { ClusterSettings } from './options';
 import { outcomeTimer, rolloutOutcome } from './outcome';
@@ -23,7 +23,7 @@ export class DockerScheduler implements Scheduler {
   }
 
   async actual(): Promise<DeployState[]> {
-    const all = await listInstances(this.engine, [`${LABELS.cluster}=${this.settings.cluster}`, LABELS.deployment]);
+    const all = (await listInstances(this.engine, [`${LABELS.cluster}=${this.settings.cluster}`, LABELS.deployment])).filter((c) => ownedBy(c.labels, this.settings.gdm));
     const out: DeployState[] = [];
     for (const [id, containers] of byDeployment(all)) {
       const d = deploymentState(this.settings.cluster, id, containers, this.engine.address, { host: this.settings.probeHost, containerPort: this.settings.containerPort });
@@ -50,7 +50,7 @@ export class DockerScheduler implements Scheduler {
   }
 
   async logs(deploymentID: string, lines: number): Promise<string[]> {
-    const all = await deploymentInstances(this.engine, this.settings.cluster, deploymentID);
+    const all = await deploymentInstances(this.engine, this.settings.cluster, deploymentID, this.settings.gdm);
     const out: string[] = [];
     for (const c of all) for (const l of await containerLogs(this.engine, c.id, lines)) out.push(`${c.name}: ${l}`);
     return out;

@@ -38,6 +38,8 @@ export interface SwarmSchedulerOptions extends SwarmClusterOptions {
 export interface SwarmSettings {
   cluster: string;
   def: Cluster;
+  /** The GDM this scheduler acts for: it marks the services it creates and leaves another GDM's alone. */
+  gdm?: string;
   engine: EngineTarget;
   monitorSeconds: number;
   parallelism: number;
@@ -55,7 +57,7 @@ function bad(option: string, value: unknown, hint: string) {
 }
 
 /** Resolves a cluster's settings: BaseURL query parameters, then per-cluster options, then the plugin's, then defaults. */
-export function swarmSettings(name: string, def: Cluster, opts: SwarmSchedulerOptions): SwarmSettings {
+export function swarmSettings(name: string, def: Cluster, opts: SwarmSchedulerOptions, gdm?: string): SwarmSettings {
   const engine = parseEngineURL(def.BaseURL, name);
   const per = opts.clusters?.[name] ?? {};
   const pick = <K extends keyof SwarmClusterOptions>(k: K): SwarmClusterOptions[K] => per[k] ?? opts[k];
@@ -68,6 +70,7 @@ export function swarmSettings(name: string, def: Cluster, opts: SwarmSchedulerOp
   return {
     cluster: name,
     def,
+    ...(gdm ? { gdm } : {}),
     engine,
     monitorSeconds,
     parallelism,

@@ -10,17 +10,17 @@ export class SwarmSchedulerPlugin implements SousPlugin {
 
   constructor(readonly options: SwarmSchedulerOptions = {}) {}
 
-  schedulerFor(name: string, def: Cluster): SwarmScheduler {
-    const key = JSON.stringify(def);
+  schedulerFor(name: string, def: Cluster, gdm?: string): SwarmScheduler {
+    const key = JSON.stringify([def, gdm]);
     const have = this.schedulers.get(name);
     if (have && have.key === key) return have.scheduler;
-    const scheduler = new SwarmScheduler(swarmSettings(name, def, this.options));
+    const scheduler = new SwarmScheduler(swarmSettings(name, def, this.options, gdm));
     this.schedulers.set(name, { key, scheduler });
     return scheduler;
   }
 
   apply(sous: Sous): void {
-    sous.hooks.scheduler.for('swarm').tap(this.name, (c) => this.schedulerFor(c.name, c.def));
+    sous.hooks.scheduler.for('swarm').tap(this.name, (c) => this.schedulerFor(c.name, c.def, c.gdm));
   }
 }
 

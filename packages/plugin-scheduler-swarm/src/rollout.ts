@@ -1,6 +1,6 @@
-import { isSousError, type ApplyOptions, type DeployState } from '@sous/core';
+import { failure, isSousError, type ApplyOptions, type DeployState } from '@sous/core';
 import { sleep } from '@sous/core';
-import { containerPorts, readinessFor, stableJSON, waitReady, withLogLines, type Engine, type InstanceView, type RolloutResult, type WaitResult } from '@sous/plugin-scheduler-docker';
+import { containerPorts, LABELS, ownedBy, readinessFor, stableJSON, waitReady, withLogLines, type Engine, type InstanceView, type RolloutResult, type WaitResult } from '@sous/plugin-scheduler-docker';
 import type { SwarmSettings } from './options';
 import { serviceSpec, specConfig, type ServiceSpec } from './spec';
 import { createService, FAILED, findService, listTasks, removeService, taskConfig, taskLogs, TERMINAL, updateService, type NodeAddresses, type Service, type Task } from './swarm';
@@ -61,6 +61,7 @@ export class SwarmRollout {
       svc = await findService(this.engine, this.desired.Name);
       if (!svc) return { status: 'Failed', message: `service ${this.desired.Name} disappeared right after it was created` };
     }
+    if (!ownedBy(svc.Spec.Labels, this.s.gdm)) return foreign(svc, this.s.cluster);
     if (!created) expectUpdate = await this.updateIfNeeded(svc);
     return this.wait(svc.ID, { since, before, expectUpdate, created });
   }
@@ -191,10 +192,18 @@ export class SwarmRollout {
   }
 }
 
-/** Removes a deployment's service and waits (until `deadline`) for its tasks to go. */
-export async function removeDeploymentService(engine: Engine, name: string, deadline: number): Promise<boolean> {
+/** A service of the same name that another GDM made: never updated or removed from here. */
+function foreign(svc: Service, cluster: string): never {
+  throw failure('DEPLOYMENT_OF_ANOTHER_GDM', `service ${svc.Spec.Name} on cluster ${cluster} was made by another Sous state (GDM ${svc.Spec.Labels?.[LABELS.gdm]?.slice(0, 12)}); it was left as it is`, {
+    hints: ['Two GDMs define a cluster of this swarm under the same name: give one of them another cluster name, or remove the service from the GDM that should not have it'],
+  });
+}
+
+/** Removes a deployment's service (when this GDM made it) and waits (until `deadline`) for its tasks to go. */
+export async function removeDeploymentService(engine: Engine, name: string, deadline: number, s?: { gdm?: string; cluster: string }): Promise<boolean> {
   const svc = await findService(engine, name);
   if (!svc) return false;
+  if (s && !ownedBy(svc.Spec.Labels, s.gdm)) foreign(svc, s.cluster);
   await removeService(engine, svc.ID);
   while (Date.now() < deadline) {
     const left = await listTasks(engine, { service: [svc.ID] }).catch(() => []);

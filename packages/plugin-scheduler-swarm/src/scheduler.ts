@@ -1,5 +1,5 @@
 import type { Action, ActionOutcome, ApplyOptions, DeployState, Lease, Scheduler } from '@sous/core';
-import { checkKind, Engine, outcomeTimer, rolloutOutcome } from '@sous/plugin-scheduler-docker';
+import { checkKind, Engine, outcomeTimer, ownedBy, rolloutOutcome } from '@sous/plugin-scheduler-docker';
 import { serviceState } from './actual';
 import { ConfigLease } from './lease';
 import type { SwarmSettings } from './options';
@@ -22,7 +22,7 @@ export class SwarmScheduler implements Scheduler {
   }
 
   async actual(): Promise<DeployState[]> {
-    const services = await listServices(this.engine, this.settings.cluster);
+    const services = (await listServices(this.engine, this.settings.cluster)).filter((s) => ownedBy(s.Spec.Labels, this.settings.gdm));
     if (!services.length) return [];
     const tasks = await listTasks(this.engine, { 'desired-state': ['running'] });
     const out: DeployState[] = [];
@@ -37,7 +37,7 @@ export class SwarmScheduler implements Scheduler {
     const done = outcomeTimer(action);
     if (action.kind === 'report-removed') return done('Active', 'not deleted', action.reason);
     if (action.kind === 'delete') {
-      const had = await removeDeploymentService(this.engine, serviceName(action.deploymentID), Date.now() + opts.timeoutMs);
+      const had = await removeDeploymentService(this.engine, serviceName(action.deploymentID), Date.now() + opts.timeoutMs, this.settings);
       return done('Active', 'deleted', had ? 'service removed' : 'no service was left');
     }
     const post = action.post!;

@@ -72,7 +72,7 @@ export function serviceSpec(post: DeployState, s: SwarmSettings, forceUpdate = 0
   const update = { Parallelism: s.parallelism, Delay: 0, FailureAction: 'rollback', Monitor: Math.round(s.monitorSeconds * NS), MaxFailureRatio: 0, Order: 'start-first' };
   return {
     Name: serviceName(post.id),
-    Labels: deploymentLabels(post, config),
+    Labels: deploymentLabels(post, config, s.gdm),
     TaskTemplate: {
       ContainerSpec: {
         Image: imageReference(post, s.def),

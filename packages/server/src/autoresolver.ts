@@ -107,9 +107,12 @@ export class Autoresolver {
     const o: ActionOutcome | undefined = r.outcomes.find((x) => x.action.deploymentID === item.deploymentID);
     const held = r.plan.held.find((h) => h.action.deploymentID === item.deploymentID);
     const cluster = item.deploymentID.slice(0, item.deploymentID.indexOf(':'));
+    const manifest = item.deploymentID.slice(item.deploymentID.indexOf(':') + 1);
+    const unreadable = r.plan.errors.find((e) => e.manifest === manifest);
     const err = r.plan.errors.find((e) => e.cluster === cluster);
     if (o) item.resolution = { status: o.status, resolution: o.resolution, message: o.message, code: o.status === 'Failed' ? /\[([A-Z_]+)\]$/.exec(o.message ?? '')?.[1] ?? 'DEPLOY_FAILED' : undefined };
     else if (held) item.resolution = { status: 'Failed', resolution: 'held', message: `held back after ${held.failures} failures: ${held.lastError}`, code: 'DEPLOY_HELD' };
+    else if (unreadable) item.resolution = { status: 'Failed', resolution: 'not updated', message: unreadable.message, code: unreadable.code };
     else if (err) item.resolution = { status: 'Pending', resolution: 'coming', message: err.message, code: err.code };
     else item.resolution = { status: 'Active', resolution: 'unchanged' };
   }

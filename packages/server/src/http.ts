@@ -20,6 +20,7 @@ export function statusOf(e: SousError): number {
     GDM_CONFLICT: 412,
     MANIFEST_CHANGED: 412,
     MANIFEST_EXISTS: 409,
+    MANIFEST_UNREADABLE: 409,
     CLUSTER_EXISTS: 409,
     CLUSTER_IN_USE: 409,
     MISDIRECTED: 421,

@@ -1,4 +1,4 @@
-import type { DeployState, State } from '@sous/core';
+import type { DeployState, PlanError, State } from '@sous/core';
 import type { DeploymentStatus } from '@sous/core';
 
 const esc = (s: unknown) =>
@@ -14,12 +14,14 @@ export interface PageRow {
 }
 
 /** Every deployment, intended against actual per cluster, with its last outcome: one self-contained HTML page. */
-export function renderStatusPage(opts: { state: State; rows: PageRow[]; clusters: string[]; errors: { cluster: string; message: string }[]; version: string; generatedAt: string }): string {
+export function renderStatusPage(opts: { state: State; rows: PageRow[]; clusters: string[]; errors: PlanError[]; version: string; generatedAt: string }): string {
   const byCluster = new Map<string, PageRow[]>();
   for (const r of opts.rows) byCluster.set(r.cluster, [...(byCluster.get(r.cluster) ?? []), r]);
   const stateClass = (r: PageRow) =>
     !r.intended ? 'removed' : !r.intended.version && !r.actual ? 'idle' : !r.actual ? 'missing' : r.actual.status === 'Failed' ? 'failed' : r.actual.version !== r.intended.version || r.actual.instances !== r.intended.instances ? 'pending' : 'ok';
-  const sections = opts.clusters
+  const unreadable = opts.errors.filter((e) => e.manifest);
+  const flaws = unreadable.length ? `<section class="flaws">${unreadable.map((e) => `<p class="error" role="alert">${esc(e.message)}</p>`).join('\n')}</section>\n` : '';
+  const sections = flaws + opts.clusters
     .map((c) => {
       const rows = (byCluster.get(c) ?? []).sort((a, b) => a.manifestID.localeCompare(b.manifestID));
       const err = opts.errors.find((e) => e.cluster === c);

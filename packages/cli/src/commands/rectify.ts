@@ -5,7 +5,7 @@ import { checkScope, describePlan, localRectifier, scopeFlags } from '../rectify
 
 export default class Rectify extends SousCommand {
   static summary = 'Make what runs on the clusters match the GDM.';
-  static description = `Reads the intended state (the GDM expanded with cluster defaults) and what really runs on every cluster's scheduler, diffs them, and calls the schedulers until they match: new deployments are created, changed ones redeployed or scaled, one action per deployment at a time. Deployments no longer intended are reported and left running unless --prune (or the cluster allows pruning). A change that failed repeatedly is held back until the GDM changes or --force. With --watch it runs on every GDM change and on a resync interval, until stopped.`;
+  static description = `Reads the intended state (the GDM expanded with cluster defaults) and what really runs on every cluster's scheduler, diffs them, and calls the schedulers until they match: new deployments are created, changed ones redeployed or scaled, one action per deployment at a time. Deployments no longer intended are reported and left running unless --prune (or the cluster allows pruning). What a pass cannot see (a cluster that does not answer, a manifest file that does not read) is left alone, and the pass exits 1 with RECTIFY_INCOMPLETE. A change that failed repeatedly is held back until the GDM changes or --force. With --watch it runs on every GDM change and on a resync interval, until stopped.`;
   static examples = [
     '<%= config.bin %> rectify --repo github.com/acme/shop',
     '<%= config.bin %> rectify -repo github.com/acme/shop -cluster prod',
@@ -34,7 +34,7 @@ export default class Rectify extends SousCommand {
     if (flags['dry-run']) {
       const { plan } = local ? await local.plan({ filters, prune: flags.prune, force: flags.force }) : await core.remotePlan(server!, filters, { prune: flags.prune });
       this.log(describePlan(plan));
-      return { plan };
+      return this.incomplete({ plan }, 'PLAN_INCOMPLETE', 'the plan', plan.errors);
     }
     if (flags.watch) return this.watch(local!, filters, flags, config);
     const r = local
@@ -45,7 +45,7 @@ export default class Rectify extends SousCommand {
     if (failed.length) {
       throw core.failure('RECTIFY_FAILED', `${failed.length} action(s) failed: ${failed.map((o) => o.action.deploymentID).join(', ')}`, { details: { result: r } });
     }
-    return r;
+    return this.incomplete(r, 'RECTIFY_INCOMPLETE', 'the rectify pass', r.plan.errors);
   }
 
   private print(r: import('@sous/core').RectifyResult): void {

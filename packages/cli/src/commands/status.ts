@@ -32,6 +32,7 @@ export default class Status extends SousCommand {
     const running = new Map(actual.map((a) => [a.id, a]));
     const pending = new Map(plan.actions.map((a) => [a.deploymentID, a]));
     const ids = [...new Set([...intended.map((d) => d.id), ...actual.map((a) => a.id)])].sort();
+    const unreadable = new Set(plan.errors.flatMap((e) => (e.manifest ? [e.manifest] : [])));
     const rows = ids.map((id) => {
       const want = intended.find((d) => d.id === id);
       const have = running.get(id);
@@ -39,6 +40,7 @@ export default class Status extends SousCommand {
       return {
         deploymentID: id,
         intended: want ? { version: want.spec.Version ?? '', instances: want.spec.NumInstances ?? 0 } : null,
+        ...(!want && have && unreadable.has(core.formatManifestID(have.manifestID)) ? { unreadable: true } : {}),
         actual: have ? { version: have.spec.Version ?? '', instances: have.spec.NumInstances ?? 0, status: have.status } : null,
         pending: pending.get(id)?.reason ?? null,
         last: last ? { status: last.status, resolution: last.resolution, message: last.message, failures: last.failures, at: last.at } : null,
@@ -51,7 +53,7 @@ export default class Status extends SousCommand {
             ['DEPLOYMENT', 'INTENDED', 'RUNNING', 'STATUS', 'LAST OUTCOME'],
             rows.map((r) => [
               r.deploymentID,
-              r.intended ? `${r.intended.version || '-'} x${r.intended.instances}` : '(removed)',
+              r.intended ? `${r.intended.version || '-'} x${r.intended.instances}` : 'unreadable' in r ? '(unreadable)' : '(removed)',
               r.actual ? `${r.actual.version || '-'} x${r.actual.instances}` : '-',
               r.actual?.status ?? (r.pending ? 'Pending' : '-'),
               r.last ? `${r.last.resolution} ${r.last.at}${r.last.failures ? ` (${r.last.failures} failures)` : ''}` : '-',
@@ -59,6 +61,6 @@ export default class Status extends SousCommand {
           ).trimEnd()
         : 'No deployments.',
     );
-    return { revision: plan.revision, deployments: rows, errors: plan.errors };
+    return this.incomplete({ revision: plan.revision, deployments: rows, errors: plan.errors }, 'STATUS_INCOMPLETE', 'the status', plan.errors);
   }
 }

@@ -285,3 +285,50 @@ describe('the parse cache', () => {
     expect(s.flaws.map((f) => `${f.path} ${f.code}`)).toEqual(['manifests/github.com/copy/sous.yaml MANIFEST_PATH_MISMATCH']);
   });
 });
+
+describe('a copied state directory', () => {
+  it('is written through without a local-edits warning: the copy only made the index stat data stale', async () => {
+    const { dir } = await original();
+    const copy = path.join(tmp, 'copy');
+    fs.cpSync(dir, copy, { recursive: true });
+    // The copy's files have new times; its index still has the old ones.
+    const later = new Date(Date.now() + 5000);
+    for (const f of ORIGINAL_FILES) fs.utimesSync(path.join(copy, f), later, later);
+    const warnings: string[] = [];
+    const onWarning = (w: Error & { code?: string }) => warnings.push(`${w.code}: ${w.message}`);
+    process.on('warning', onWarning);
+    try {
+      const gdm = await Gdm.open(copy, { remote: false });
+      await gdm.update((s) => ({ change: { message: 'scale', setManifests: [{ ...s.manifests.get('github.com/opentable/sous')!.manifest, Owners: ['x@example.com'] }] }, result: undefined }), alice);
+      await new Promise((r) => setImmediate(r));
+    } finally {
+      process.off('warning', onWarning);
+    }
+    expect(warnings).toEqual([]);
+    expect(worktreeClean(copy)).toBe(true);
+  });
+});
+
+describe('the GDM identity', () => {
+  it('is the root commit, shared by clones; two states made at once differ', async () => {
+    const [a, b] = await Promise.all([Gdm.open(path.join(tmp, 'a'), { user: alice }), Gdm.open(path.join(tmp, 'b'), { user: alice })]);
+    const [ia, ib] = await Promise.all([a.identity(), b.identity()]);
+    expect(ia).toMatch(/^[0-9a-f]{40}$/);
+    expect(ia).not.toBe(ib);
+    await a.update((s) => ({ change: { message: 'a cluster', defs: { ...s.defs, Clusters: { c: { Kind: 'memory', BaseURL: '', Env: {}, AllowedAdvisories: [] } } } }, result: undefined }), alice);
+    execFileSync('git', ['clone', '-q', path.join(tmp, 'a'), path.join(tmp, 'clone')]);
+    expect(await (await Gdm.open(path.join(tmp, 'clone'), { remote: false })).identity()).toBe(ia);
+    expect(await a.identity()).toBe(ia);
+  });
+});
+
+describe('a manifest that does not read', () => {
+  it('is a flaw that names the manifest it stands for, so it is unknown rather than absent', async () => {
+    const { dir } = await original();
+    fs.writeFileSync(path.join(dir, 'manifests/github.com/opentable/sous.yaml'), 'Source: [broken\n');
+    git(dir, 'commit', '-qam', 'a bad merge');
+    const s = await (await Gdm.open(dir, { remote: false })).read();
+    expect(s.manifests.has('github.com/opentable/sous')).toBe(false);
+    expect(s.flaws).toEqual([{ path: 'manifests/github.com/opentable/sous.yaml', code: 'YAML_INVALID', manifest: 'github.com/opentable/sous', message: expect.stringMatching(/^manifests\/github\.com\/opentable\/sous\.yaml:2:1: /) }]);
+  });
+});

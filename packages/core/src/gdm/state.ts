@@ -4,7 +4,8 @@ import { canonicalManifest, checkClustersKnown, clone, expandDeploySpec, manifes
 import { canonicalDefs, validateDefs } from '../model/defs';
 import type { ArtifactRecord, Cluster, Defs, DeploySpec, Manifest } from '../model/types';
 import { validateOrThrow } from '../schema';
-import { parseYaml, renderYaml, renderYamlUpdate } from './codec';
+import { CONFLICT_RETRIES, conflictDelay, sleep } from '../util/async';
+import { DEFS_RECORDS, MANIFEST_RECORDS, parseYaml, renderYaml, renderYamlUpdate } from './codec';
 import { artifactDir, artifactPath, DEFS_PATH, manifestIDFromPath, manifestPath, MANIFESTS_DIR, SERVERS_PATH } from './layout';
 import { GdmStore, type FileChange, type StoreOptions, type User } from './store';
 
@@ -25,6 +26,16 @@ export interface StateFlaw {
   path: string;
   code: string;
   message: string;
+  /**
+   * The manifest (its key) whose file could not be read: it is unknown, not
+   * absent, so nothing of it may be created, changed or deleted until it reads again.
+   */
+  manifest?: string;
+}
+
+/** The flaw that made a manifest unreadable, when its file is in the state but could not be read. */
+export function unreadableManifest(state: Pick<State, 'flaws'>, key: string): StateFlaw | undefined {
+  return state.flaws.find((f) => f.manifest === key);
 }
 
 /** The intended state at one revision. */
@@ -120,6 +131,10 @@ export class Gdm {
     return `local state at ${this.store.dir}`;
   }
 
+  identity(): Promise<string | undefined> {
+    return this.store.rootCommit();
+  }
+
   async read(opts: { revision?: string } = {}): Promise<State> {
     const revision = opts.revision ?? (await this.store.refresh());
     const entries = await this.store.listFiles(revision, [DEFS_PATH, SERVERS_PATH, MANIFESTS_DIR]);
@@ -164,7 +179,7 @@ export class Gdm {
         manifests.set(key, { id, key, path: e.path, manifest: clone(parsed), text, blob: e.sha });
       } catch (err) {
         const se = isSousError(err) ? err : new SousError('MANIFEST_INVALID', String(err));
-        flaws.push({ path: e.path, code: se.code, message: se.message });
+        flaws.push({ path: e.path, code: se.code, message: se.message, ...(id ? { manifest: manifestKey(id) } : {}) });
       }
     }
     for (const m of manifests.values()) {
@@ -183,7 +198,7 @@ export class Gdm {
     const p = manifestPath(id);
     const existing = state.manifests.get(manifestKey(id));
     const canonical = canonicalManifest(m);
-    const content = existing ? renderYamlUpdate(existing.text, canonical) : renderYaml(canonical);
+    const content = existing ? renderYamlUpdate(existing.text, canonical, MANIFEST_RECORDS) : renderYaml(canonical);
     return { path: p, content };
   }
 
@@ -193,7 +208,7 @@ export class Gdm {
 
   defsChange(state: State, defs: Defs): FileChange {
     const d = canonicalDefs(validateDefs(clone(defs)));
-    return { path: DEFS_PATH, content: state.defsText ? renderYamlUpdate(state.defsText, d) : renderYaml(d) };
+    return { path: DEFS_PATH, content: state.defsText ? renderYamlUpdate(state.defsText, d, DEFS_RECORDS) : renderYaml(d) };
   }
 
   /** Turns a model-level change into the files that store it. */
@@ -221,7 +236,7 @@ export class Gdm {
    * (up to `retries` times), so no accepted change is ever lost.
    */
   async update<T>(fn: (state: State) => UpdateStep<T> | Promise<UpdateStep<T>>, user: User, opts: { retries?: number } = {}): Promise<{ result: T; revision: string; changed: boolean }> {
-    const retries = opts.retries ?? 50;
+    const retries = opts.retries ?? CONFLICT_RETRIES;
     for (let attempt = 0; ; attempt++) {
       const state = await this.read();
       const { change, result } = await fn(state);
@@ -235,8 +250,7 @@ export class Gdm {
         return { result, revision: w.revision, changed: w.changed };
       } catch (e) {
         if (isSousError(e) && e.code === 'GDM_CONFLICT' && attempt < retries) {
-          // Writers of one file that all retry at once keep colliding: spread them out.
-          await new Promise((r) => setTimeout(r, Math.random() * Math.min(10 * (attempt + 1), 250)));
+          await sleep(conflictDelay(attempt));
           continue;
         }
         throw e;

@@ -164,6 +164,24 @@ export interface GdmDocument {
   defsText?: string;
   manifests: StoredManifestDoc[];
   servers?: ServerMap;
+  /**
+   * Files of the state that could not be read. A flaw with a manifest is a manifest that is unknown (not absent): nothing of it may be created, changed or deleted.
+   */
+  flaws?: {
+    /**
+     * The file in the state repository.
+     */
+    path: string;
+    code: string;
+    /**
+     * What is wrong, with the line where there is one.
+     */
+    message: string;
+    /**
+     * The ManifestID the file stands for, when the file is a manifest that could not be read.
+     */
+    manifest?: string;
+  }[];
 }
 /**
  * defs.yaml: the registry host and the clusters Sous deploys to.

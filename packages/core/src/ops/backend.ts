@@ -15,4 +15,6 @@ export interface StateBackend {
   artifacts(source: SourceLocation): Promise<ArtifactRecord[]>;
   allArtifacts(): Promise<ArtifactRecord[]>;
   artifact(source: SourceLocation, version: string): Promise<ArtifactRecord | undefined>;
+  /** The identity of the GDM (the state repository's root commit), where the backend can tell. */
+  identity?(): Promise<string | undefined>;
 }

@@ -1,5 +1,5 @@
-import { usageError } from '../errors';
-import { manifestKey, parseManifestText, type State } from '../gdm/state';
+import { failure, usageError, type SousError } from '../errors';
+import { manifestKey, parseManifestText, unreadableManifest, type State, type StateFlaw } from '../gdm/state';
 import { renderYaml } from '../gdm/codec';
 import type { User } from '../gdm/store';
 import { formatManifestID, formatSourceLocation, type ManifestID } from '../model/ids';
@@ -8,10 +8,26 @@ import { MANIFEST_KINDS, type DeploySpec, type Manifest } from '../model/types';
 import { closest } from '../util/text';
 import type { StateBackend } from './backend';
 
-/** The stored manifest (a copy), or MANIFEST_NOT_FOUND with the nearest ID. */
+/** What a command that needs a manifest says when its file is in the GDM but does not read. */
+export function unreadableError(f: StateFlaw): SousError {
+  return failure('MANIFEST_UNREADABLE', `manifest ${f.manifest} cannot be read, so nothing of it was changed: ${f.message}`, {
+    file: f.path,
+    hints: [`Fix ${f.path} in the state repository and commit (git log -p -- ${f.path} shows how it changed)`, 'or replace the whole manifest: sous manifest set --repo REPO < manifest.yaml'],
+    details: { manifest: f.manifest, file: f.path, cause: f.code },
+  });
+}
+
+/** MANIFEST_UNREADABLE when the manifest's file is in the GDM but could not be read. */
+export function checkReadable(state: Pick<State, 'flaws'>, id: ManifestID): void {
+  const flaw = unreadableManifest(state, manifestKey(id));
+  if (flaw) throw unreadableError(flaw);
+}
+
+/** The stored manifest (a copy), MANIFEST_UNREADABLE when its file does not read, or MANIFEST_NOT_FOUND with the nearest ID. */
 export function findManifest(state: State, id: ManifestID): Manifest {
   const m = state.manifests.get(manifestKey(id));
   if (!m) {
+    checkReadable(state, id);
     const known = [...state.manifests.keys()];
     const near = closest(manifestKey(id), known);
     throw usageError('MANIFEST_NOT_FOUND', `no manifest ${manifestKey(id)} in the GDM`, {
@@ -62,6 +78,7 @@ export async function initManifest(backend: StateBackend, req: InitRequest): Pro
     });
   }
   const r = await backend.update((state) => {
+    checkReadable(state, req.id);
     if (state.manifests.has(manifestKey(req.id))) {
       throw usageError('MANIFEST_EXISTS', `manifest ${manifestKey(req.id)} already exists`, {
         hints: ['Change it with: sous manifest edit (or sous manifest get / sous manifest set)'],

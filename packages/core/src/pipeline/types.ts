@@ -225,13 +225,28 @@ export interface ActionOutcome {
   durationMs: number;
 }
 
+export interface PlanError {
+  code?: string;
+  message: string;
+  cluster?: string;
+  /** The key of a manifest the GDM could not read. */
+  manifest?: string;
+  /** That manifest's file in the state repository. */
+  file?: string;
+}
+
 export interface RectifyPlan {
   actions: Action[];
   unchanged: string[];
   /** Changes not attempted: failed too often in a row, until the intended state changes or --force. */
   held: { action: Action; failures: number; lastError: string }[];
-  /** Clusters whose actual state could not be read (their deployments are left alone this pass). */
-  errors: { cluster: string; message: string; code?: string }[];
+  /**
+   * What the plan could not see, so left alone this pass: a cluster whose actual
+   * state could not be read (`cluster`), or a manifest whose file could not be
+   * read (`manifest` and `file`: its deployments are neither created, changed nor
+   * deleted). A plan with errors is incomplete: plan and rectify exit non-zero.
+   */
+  errors: PlanError[];
   /** The GDM revision the plan was made from. */
   revision: string;
 }
@@ -287,6 +302,13 @@ export interface Scheduler {
 export interface ClusterRef {
   name: string;
   def: Cluster;
+  /**
+   * The identity of the GDM the rectifier works for (its state repository's
+   * root commit, shared by every clone). A scheduler whose cluster can be
+   * shared by several independent GDMs (one Docker engine, say) marks what it
+   * creates with it and leaves what another GDM made alone.
+   */
+  gdm?: string;
 }
 
 /** A typed event (the catalogue lives in schemas/events.schema.json). */

@@ -1,5 +1,6 @@
 import * as crypto from 'node:crypto';
 import type { Deployment } from '../gdm/state';
+import { formatManifestID } from '../model/ids';
 import type { DeploySpec } from '../model/types';
 import type { Action, DeployState, RectifyPlan } from '../pipeline/types';
 
@@ -77,6 +78,11 @@ export interface DiffOptions {
   prune(cluster: string): boolean;
   /** Redeploy these deployment IDs even when unchanged. */
   force?: ReadonlySet<string>;
+  /**
+   * Manifests (keys) the GDM could not read: their deployments are unknown, not
+   * absent, so whatever runs of them is neither changed nor reported removed.
+   */
+  unreadable?: ReadonlySet<string>;
   revision: string;
 }
 
@@ -137,6 +143,7 @@ export function planActions(intended: DeployState[], actual: DeployState[], opts
   }
   for (const prior of actual) {
     if (seen.has(prior.id) || !opts.clustersRead.has(prior.cluster)) continue;
+    if (opts.unreadable?.size && opts.unreadable.has(formatManifestID(prior.manifestID))) continue;
     if (opts.prune(prior.cluster)) {
       actions.push({ kind: 'delete', deploymentID: prior.id, cluster: prior.cluster, reason: 'not intended any more (pruning)', prior });
     } else {

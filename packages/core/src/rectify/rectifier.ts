@@ -3,10 +3,10 @@ import * as path from 'node:path';
 import { toSousError, usageError } from '../errors';
 import type { Sous } from '../hooks/sous';
 import { intendedDeployments, type State } from '../gdm/state';
-import { formatManifestID } from '../model/ids';
+import { formatManifestID, parseManifestID } from '../model/ids';
 import type { Cluster } from '../model/types';
 import type { StateBackend } from '../ops/backend';
-import { matchesDeployment, type ResolvedFilters } from '../ops/filters';
+import { matchesDeployment, matchesManifest, type ResolvedFilters } from '../ops/filters';
 import type { Action, ActionOutcome, DeployState, Lease, Progress, RectifyPlan, RectifyResult, Scheduler } from '../pipeline/types';
 import { intendedState, intentHash, planActions } from './diff';
 import { fileLease, StatusStore, type DeploymentStatus } from './status';
@@ -71,7 +71,9 @@ export class Rectifier {
     this.status = new StatusStore(statusDir);
   }
 
-  private clusterScopes(state: State, filters: ResolvedFilters, only?: readonly string[]): ClusterScope[] {
+  private gdmIdentity?: Promise<string | undefined>;
+
+  private clusterScopes(state: State, filters: ResolvedFilters, only: readonly string[] | undefined, gdm: string | undefined): ClusterScope[] {
     const defs = state.defs.Clusters ?? {};
     if (filters.cluster && !defs[filters.cluster]) {
       throw usageError('UNKNOWN_CLUSTER', `cluster ${JSON.stringify(filters.cluster)} is not defined`, { hints: [`known clusters: ${Object.keys(defs).join(', ') || '(none)'}`] });
@@ -79,15 +81,16 @@ export class Rectifier {
     const names = (filters.cluster ? [filters.cluster] : Object.keys(defs).sort()).filter((n) => !only || only.includes(n));
     return names.map((name) => {
       const def = defs[name];
-      return { name, def, scheduler: this.sous.hooks.scheduler.get(def.Kind)?.call({ name, def }) };
+      return { name, def, scheduler: this.sous.hooks.scheduler.get(def.Kind)?.call({ name, def, ...(gdm ? { gdm } : {}) }) };
     });
   }
 
   /** Reads intended and actual state and makes the plan; changes nothing. */
   async plan(opts: RectifyOptions = {}): Promise<{ plan: RectifyPlan; state: State; scopes: ClusterScope[]; actual: DeployState[] }> {
     const filters = opts.filters ?? {};
-    const state = await this.backend.read();
-    const scopes = this.clusterScopes(state, filters, opts.clusters);
+    this.gdmIdentity ??= this.backend.identity?.() ?? Promise.resolve(undefined);
+    const [state, gdm] = await Promise.all([this.backend.read(), this.gdmIdentity]);
+    const scopes = this.clusterScopes(state, filters, opts.clusters, gdm);
     const inScope = (d: DeployState) => matchesDeployment(filters, d.manifestID, d.cluster) && (!opts.clusters || opts.clusters.includes(d.cluster));
     const intended = intendedDeployments(state).map(intendedState).filter(inScope);
     const errors: RectifyPlan['errors'] = [];
@@ -110,13 +113,19 @@ export class Rectifier {
       }),
     );
     const force = opts.force === true ? new Set(intended.map((d) => d.id)) : opts.force || undefined;
+    // A manifest whose file does not read is unknown, never absent: what runs of it is left alone.
+    const unreadable = state.flaws.filter((f) => f.manifest && matchesManifest(filters, parseManifestID(f.manifest)));
     let plan = planActions(intended, actual, {
       clustersRead: read,
       prune: (c) => Boolean(opts.prune) || Boolean(state.defs.Clusters?.[c]?.AllowPrune),
       force,
+      unreadable: new Set(unreadable.map((f) => f.manifest!)),
       revision: state.revision,
     });
-    plan.errors.push(...errors.sort((a, b) => a.cluster.localeCompare(b.cluster)));
+    plan.errors.push(...errors.sort((a, b) => a.cluster!.localeCompare(b.cluster!)));
+    plan.errors.push(
+      ...unreadable.map((f) => ({ manifest: f.manifest, file: f.path, code: 'MANIFEST_UNREADABLE', message: `manifest ${f.manifest} cannot be read, so its deployments are left as they are: ${f.message}` })),
+    );
     await this.applyHolds(plan, force);
     plan = await this.sous.hooks.plan.promise(plan);
     return { plan, state, scopes, actual };

@@ -1,5 +1,5 @@
-import { failure, SousError } from '../errors';
-
+import { failure, isSousError, SousError } from '../errors';
+import { CONFLICT_RETRIES, conflictDelay, sleep } from '../util/async';
 import type { ManifestID } from '../model/ids';
 import { EXIT_DEPLOY_TIMEOUT, type DeployResult } from '../deploy/deploy';
 import type { UpdateResult } from '../deploy/update';
@@ -7,8 +7,6 @@ import type { ResolvedFilters } from '../ops/filters';
 import type { DeployState, RectifyPlan, RectifyResult } from '../pipeline/types';
 import type { QueueItem } from '../generated/api';
 import { ServerClient } from './client';
-
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 /** The server that rectifies `cluster` (from its servers map), else the configured one. */
 export async function serverFor(client: ServerClient, cluster: string): Promise<ServerClient> {
@@ -24,13 +22,25 @@ function query(id: ManifestID, cluster?: string): Record<string, string | undefi
 /** `sous update` through a server: it verifies and writes exactly as the CLI does locally, then queues a rectification. */
 export async function remoteUpdate(client: ServerClient, opts: { id: ManifestID; cluster: string; version: string; force?: boolean }): Promise<UpdateResult & { queueItem?: QueueItem; server: string }> {
   const server = await serverFor(client, opts.cluster);
-  const cur = await server.request<{ etag: string }>('GET', '/single-deployment', { query: query(opts.id, opts.cluster) });
-  const r = await server.request<UpdateResult & { queueItem: QueueItem | null }>('PUT', '/single-deployment', {
-    query: query(opts.id, opts.cluster),
-    headers: { 'if-match': cur.etag ?? '*' },
-    body: { version: opts.version, ...(opts.force ? { force: true } : {}) },
-  });
-  return { ...r.body, queueItem: r.body.queueItem ?? undefined, server: server.base };
+  for (let attempt = 0; ; attempt++) {
+    const cur = await server.request<{ etag: string }>('GET', '/single-deployment', { query: query(opts.id, opts.cluster) });
+    try {
+      const r = await server.request<UpdateResult & { queueItem: QueueItem | null }>('PUT', '/single-deployment', {
+        query: query(opts.id, opts.cluster),
+        headers: { 'if-match': cur.etag ?? '*' },
+        body: { version: opts.version, ...(opts.force ? { force: true } : {}) },
+      });
+      return { ...r.body, queueItem: r.body.queueItem ?? undefined, server: server.base };
+    } catch (e) {
+      // The deployment changed between the read and the write (its metadata or scale, say): the version
+      // asked for is still what is wanted, so it is written again over what changed, as a local deploy does.
+      if (isSousError(e) && e.code === 'PRECONDITION_FAILED' && attempt < CONFLICT_RETRIES) {
+        await sleep(conflictDelay(attempt, 500));
+        continue;
+      }
+      throw e;
+    }
+  }
 }
 
 /** `sous deploy` through a server: update, then poll the queue item until it resolves or time runs out. */
@@ -109,7 +119,7 @@ function merge(results: RectifyResult[]): RectifyResult {
       actions: uniq(results.flatMap((r) => r.plan.actions), (a) => `${a.kind}|${a.deploymentID}`),
       unchanged: [...new Set(results.flatMap((r) => r.plan.unchanged))].sort(),
       held: uniq(results.flatMap((r) => r.plan.held), (h) => h.action.deploymentID),
-      errors: uniq(results.flatMap((r) => r.plan.errors), (e) => `${e.cluster}|${e.code}`),
+      errors: uniq(results.flatMap((r) => r.plan.errors), (e) => `${e.cluster ?? ''}|${e.manifest ?? ''}|${e.code}`),
       revision: results[0]?.plan.revision ?? '',
     },
     outcomes: results.flatMap((r) => r.outcomes).sort((a, b) => a.action.deploymentID.localeCompare(b.action.deploymentID)),

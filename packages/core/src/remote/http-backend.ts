@@ -9,6 +9,7 @@ import type { ArtifactRecord, Defs, Manifest } from '../model/types';
 import type { GdmDocument } from '../generated/api';
 import type { StateBackend } from '../ops/backend';
 import { ServerClient } from './client';
+import { CONFLICT_RETRIES, conflictDelay, sleep } from '../util/async';
 
 const q = (s: SourceLocation, extra: Record<string, string> = {}) => ({ repo: s.repo, offset: s.dir, ...extra });
 const quoted = (etag: string) => `"${etag}"`;
@@ -34,12 +35,12 @@ export class HttpBackend implements StateBackend {
       const id = parseManifestID(m.id);
       manifests.set(m.id, { id, key: m.id, path: manifestPath(id), manifest: m.manifest as Manifest, text: m.text, blob: m.etag });
     }
-    return { revision: doc.revision, defs: doc.defs as Defs, defsText: doc.defsText ?? '', defsBlob: doc.defsEtag, manifests, servers: (doc.servers ?? {}) as Record<string, string>, flaws: [] };
+    return { revision: doc.revision, defs: doc.defs as Defs, defsText: doc.defsText ?? '', defsBlob: doc.defsEtag, manifests, servers: (doc.servers ?? {}) as Record<string, string>, flaws: doc.flaws ?? [] };
   }
 
   async update<T>(fn: (state: State) => UpdateStep<T> | Promise<UpdateStep<T>>, user: User, opts: { retries?: number } = {}): Promise<{ result: T; revision: string; changed: boolean }> {
     void user; // the server records the token's owner as the author
-    const retries = opts.retries ?? 8;
+    const retries = opts.retries ?? CONFLICT_RETRIES;
     for (let attempt = 0; ; attempt++) {
       const state = await this.read();
       const { change, result } = await fn(state);
@@ -48,7 +49,11 @@ export class HttpBackend implements StateBackend {
         const w = await this.send(state, change);
         return { result, ...w };
       } catch (e) {
-        if (isSousError(e) && (e.code === 'PRECONDITION_FAILED' || e.code === 'GDM_CONFLICT') && attempt < retries) continue;
+        // Someone else wrote first: compute the change again from what they wrote, as the local store does.
+        if (isSousError(e) && (e.code === 'PRECONDITION_FAILED' || e.code === 'GDM_CONFLICT') && attempt < retries) {
+          await sleep(conflictDelay(attempt, 500));
+          continue;
+        }
         throw e;
       }
     }

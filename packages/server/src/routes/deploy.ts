@@ -1,5 +1,5 @@
 import type { FastifyInstance } from 'fastify';
-import { expandDeploySpec, intendedDeployments, type ResolvedFilters, manifestKey, SousError, updateDeployment, usageError, type Api, type State } from '@sous/core';
+import { checkReadable, expandDeploySpec, intendedDeployments, type ResolvedFilters, manifestKey, SousError, updateDeployment, usageError, type Api, type State } from '@sous/core';
 import type { QueueItem } from '../autoresolver';
 import type { ServerContext } from '../context';
 import { authorize, body, checkPrecondition, clusterFrom, etagOfJSON, manifestIDFrom, quoteEtag } from '../http';
@@ -43,6 +43,7 @@ export function deployRoutes(app: FastifyInstance, ctx: ServerContext): void {
     const m = s.manifests.get(manifestKey(id));
     const spec = m?.manifest.Deployments?.[cluster];
     if (!s.defs.Clusters?.[cluster]) throw usageError('UNKNOWN_CLUSTER', `cluster ${JSON.stringify(cluster)} is not defined`, { hints: ['GET /defs lists the clusters'] });
+    if (!m) checkReadable(s, id);
     if (!m || !spec) throw usageError('DEPLOYMENT_NOT_FOUND', `no deployment ${cluster}:${manifestKey(id)}`, { hints: ['GET /gdm lists the deployments'] });
     const etag = etagOfJSON(spec);
     reply.header('ETag', quoteEtag(etag));

@@ -1,6 +1,7 @@
 import type { FastifyInstance } from 'fastify';
 import {
   canonicalManifest,
+  checkReadable,
   formatManifestID,
   formatSourceLocation,
   manifestKey,
@@ -29,6 +30,7 @@ export function gdmDocument(s: State) {
     defsText: s.defsText,
     manifests: [...s.manifests.values()].map((m) => ({ id: m.key, etag: m.blob, manifest: m.manifest, text: m.text })),
     servers: s.servers,
+    flaws: s.flaws,
   };
 }
 
@@ -104,7 +106,9 @@ export function stateRoutes(app: FastifyInstance, ctx: ServerContext): void {
   app.get('/manifest', async (req, reply) => {
     await authorize(ctx, req, 'read');
     const id = manifestIDFrom(req.query as Record<string, unknown>);
-    const m = (await ctx.cache.get()).manifests.get(manifestKey(id));
+    const s = await ctx.cache.get();
+    const m = s.manifests.get(manifestKey(id));
+    if (!m) checkReadable(s, id);
     if (!m) throw usageError('MANIFEST_NOT_FOUND', `no manifest ${manifestKey(id)} in the GDM`, { hints: ['Register it with PUT /manifest (If-None-Match: *) or sous init'] });
     reply.header('ETag', quoteEtag(m.blob));
     return { id: m.key, etag: m.blob, manifest: m.manifest, text: m.text };

@@ -21,6 +21,6 @@ export default class QueryAds extends SousCommand {
         ? table(['DEPLOYMENT', 'VERSION', 'INSTANCES', 'STATUS', 'ENDPOINTS', 'MESSAGE'], rows.map((d) => [d.id, d.spec.Version ?? '-', d.spec.NumInstances ?? 0, d.status, (d.endpoints ?? []).join(' ') || '-', d.message ?? ''])).trimEnd()
         : 'Nothing runs.',
     );
-    return { deployments: rows, errors: plan.errors };
+    return this.incomplete({ deployments: rows, errors: plan.errors }, 'STATUS_INCOMPLETE', 'the list of what runs', plan.errors);
   }
 }
