@@ -125,9 +125,9 @@ describe('a manifest the GDM cannot read', () => {
     expect(status.json.error.code).toBe('STATUS_INCOMPLETE');
   });
 
-  it('commands that change it refuse with MANIFEST_UNREADABLE and write nothing; init does not register it again', async () => {
+  it('commands that change it (or need every manifest, as removing a cluster does) refuse with MANIFEST_UNREADABLE and write nothing; init does not register it again', async () => {
     const before = head(env.state);
-    for (const args of [['scale', '--cluster', 'local', '--instances', '3', '--repo', A], ['metadata', 'set', '--repo', A, 'team', 'ledger'], ['init', '--repo', A], ['update', '--cluster', 'local', '--tag', '1.0.0', '--repo', A]]) {
+    for (const args of [['scale', '--cluster', 'local', '--instances', '3', '--repo', A], ['metadata', 'set', '--repo', A, 'team', 'ledger'], ['init', '--repo', A], ['update', '--cluster', 'local', '--tag', '1.0.0', '--repo', A], ['cluster', 'remove', 'local', '--force']]) {
       const r = await sous(env, [...args, '--json']);
       expect({ args, code: r.code, error: r.json?.error?.code }).toEqual({ args, code: 1, error: 'MANIFEST_UNREADABLE' });
       expect(r.json.error.file).toBe(file);

@@ -1,4 +1,6 @@
-import { usageError } from '../errors';
+import { SousError, usageError } from '../errors';
+import type { State } from '../gdm/state';
+import { unreadableError } from './manifests';
 import type { User } from '../gdm/store';
 import { checkBaseURL, checkClusterName } from '../model/defs';
 import { clone } from '../model/manifest';
@@ -70,6 +72,7 @@ export async function removeCluster(backend: StateBackend, name: string, user: U
       const near = closest(name, Object.keys(defs.Clusters ?? {}));
       throw usageError('UNKNOWN_CLUSTER', `cluster ${JSON.stringify(name)} is not defined`, { hints: near ? [`did you mean ${JSON.stringify(near)}?`] : ['List them with: sous cluster list'] });
     }
+    checkAllReadable(state, `whether it deploys to cluster ${JSON.stringify(name)}`);
     const users = [...state.manifests.values()].filter((m) => m.manifest.Deployments?.[name]);
     if (users.length && !opts.force) {
       throw usageError('CLUSTER_IN_USE', `cluster ${JSON.stringify(name)} is used by ${users.length} manifest(s): ${users.slice(0, 5).map((m) => m.key).join(', ')}${users.length > 5 ? ', ...' : ''}`, {
@@ -85,6 +88,17 @@ export async function removeCluster(backend: StateBackend, name: string, user: U
     return { change: { message: `Remove cluster ${name}${users.length ? ` and its ${users.length} deployment(s)` : ''}`, defs, setManifests }, result: undefined };
   }, user);
   return { revision: r.revision, changed: r.changed };
+}
+
+/**
+ * MANIFEST_UNREADABLE when some manifest does not read: a change that depends on
+ * every manifest (removing a cluster they may deploy to) cannot be checked.
+ */
+export function checkAllReadable(state: Pick<State, 'flaws'>, what: string): void {
+  const f = state.flaws.find((x) => x.manifest);
+  if (!f) return;
+  const e = unreadableError(f);
+  throw new SousError(e.code, `manifest ${f.manifest} cannot be read, so there is no telling ${what}; nothing was changed: ${f.message}`, { exit: e.exit, file: e.file, hints: e.hints, details: e.details });
 }
 
 export async function listClusters(backend: StateBackend): Promise<{ name: string; cluster: Cluster }[]> {

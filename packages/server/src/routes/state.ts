@@ -1,6 +1,7 @@
 import type { FastifyInstance } from 'fastify';
 import {
   canonicalManifest,
+  checkAllReadable,
   checkReadable,
   formatManifestID,
   formatSourceLocation,
@@ -91,6 +92,7 @@ export function stateRoutes(app: FastifyInstance, ctx: ServerContext): void {
     const r = await write(ctx, who, (s) => {
       checkPrecondition(req, s.defsBlob);
       const removed = Object.keys(s.defs.Clusters ?? {}).filter((c) => !defs.Clusters?.[c]);
+      if (removed.length) checkAllReadable(s, `whether it deploys to ${removed.join(', ')}`);
       const users = [...s.manifests.values()].filter((m) => removed.some((c) => m.manifest.Deployments?.[c]));
       if (users.length) {
         throw usageError('CLUSTER_IN_USE', `clusters ${removed.join(', ')} are still used by ${users.map((m) => m.key).join(', ')}`, { hints: ['Remove those deployments first'] });
