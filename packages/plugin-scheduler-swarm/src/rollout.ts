@@ -6,6 +6,8 @@ import { serviceSpec, specConfig, type ServiceSpec } from './spec';
 import { createService, FAILED, findService, listTasks, removeService, taskConfig, taskLogs, TERMINAL, updateService, type NodeAddresses, type Service, type Task } from './swarm';
 
 const POLL_MS = 250;
+/** Exit codes of a process ended by SIGINT, SIGKILL or SIGTERM. */
+const SIGNAL_EXITS = new Set([130, 137, 143]);
 const ROLLBACK_STATES = new Set(['rollback_started', 'rollback_completed', 'rollback_paused', 'paused']);
 
 /**
@@ -179,9 +181,11 @@ export class SwarmRollout {
   /** A Failed result naming the failing task's error and quoting its last log lines. */
   private async failed(why: string, all: Task[], since: number): Promise<RolloutResult> {
     const latest = await listTasks(this.engine, { service: [this.desired.Name] }).catch(() => all);
+    // The newest task that failed by itself; one the rollback shut down (SIGTERM, SIGKILL) says nothing of why.
+    const byItself = (t: Task) => FAILED.has(t.Status.State) && !SIGNAL_EXITS.has(t.Status.ContainerStatus?.ExitCode ?? 0);
     const bad = latest
       .filter((t) => taskConfig(t) === this.config && Date.parse(t.CreatedAt) >= since && (FAILED.has(t.Status.State) || (t.Status.ContainerStatus?.ExitCode ?? 0) !== 0))
-      .sort((a, b) => Date.parse(b.CreatedAt) - Date.parse(a.CreatedAt))[0];
+      .sort((a, b) => Number(byItself(b)) - Number(byItself(a)) || Date.parse(b.CreatedAt) - Date.parse(a.CreatedAt))[0];
     let message = why;
     if (bad) {
       const code = bad.Status.ContainerStatus?.ExitCode;
