@@ -58,9 +58,7 @@ beforeAll(async () => {
 
 afterAll(async () => {
   if (engine) {
-    const left = engine.docker(['ps', '-aq', '--filter', `label=${LABELS.cluster}`], { allowFail: true }).split('\n').filter(Boolean);
-    const leases = engine.docker(['ps', '-aq', '--filter', `label=${LABELS.lease}`], { allowFail: true }).split('\n').filter(Boolean);
-    if (left.length + leases.length) engine.docker(['rm', '-f', ...left, ...leases], { allowFail: true });
+    engine.removeLabelled(LABELS.cluster, LABELS.lease);
     await engine.destroy();
   }
 });

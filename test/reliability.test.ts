@@ -71,8 +71,7 @@ beforeAll(async () => {
 
 afterAll(async () => {
   if (engine) {
-    const left = engine.docker(['ps', '-aq', '--filter', `label=${LABELS.cluster}`]).split('\n').filter(Boolean);
-    if (left.length) engine.docker(['rm', '-f', ...left]);
+    engine.removeLabelled(LABELS.cluster);
     await engine.destroy();
   }
   if (dir) fs.rmSync(dir, { recursive: true, force: true });

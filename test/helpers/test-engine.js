@@ -22,6 +22,7 @@ const DOCKER_CLI = fs.existsSync('/usr/bin/docker') ? '/usr/bin/docker' : 'docke
  * @property {(args: string[], opts?: { input?: string, allowFail?: boolean }) => string} docker runs the docker CLI against this engine; returns stdout
  * @property {() => Promise<void>} stop stops dockerd (its containers stop with it) and waits until it is gone
  * @property {() => Promise<void>} start starts dockerd again on the same data
+ * @property {(...labels: string[]) => void} removeLabelled force-removes every container carrying any of the labels (what a test's deployments left)
  * @property {() => void} swarmInit `docker swarm init` on 127.0.0.1 with this engine's own ports and gateway bridge
  * @property {() => Promise<void>} destroy stops dockerd and removes its data, bridges and directories
  */
@@ -151,6 +152,10 @@ async function startTestEngine(name, index) {
     docker,
     stop,
     start,
+    removeLabelled(...labels) {
+      const ids = [...new Set(labels.flatMap((l) => docker(['ps', '-aq', '--filter', `label=${l}`], { allowFail: true }).split('\n').filter(Boolean)))];
+      if (ids.length) docker(['rm', '-f', ...ids], { allowFail: true });
+    },
     swarmInit() {
       // Swarm's gateway bridge gets this engine's own Linux bridge name, so two engines in swarm mode never share one.
       docker(['network', 'create', '--subnet', `10.232.${index}.0/24`, '--opt', `com.docker.network.bridge.name=${gwBridge}`, '--opt', 'com.docker.network.bridge.enable_ip_masquerade=false', 'docker_gwbridge']);
