@@ -86,7 +86,8 @@ function startupFromProbes(c: V1Container | undefined, deadline: number | undefi
 
 function volumesOf(pod: V1PodSpec | undefined, c: V1Container | undefined): Volume[] {
   const byName = new Map((pod?.volumes ?? []).map((v) => [v.name, v.hostPath?.path ?? '']));
-  return (c?.volumeMounts ?? []).map((m) => ({ Host: byName.get(m.name) ?? '', Container: m.mountPath, Mode: m.readOnly ? 'RO' : 'RW' }));
+  // Only the spec's own volumes (vol0..n); the scratch /tmp of a read-only root is Sous's.
+  return (c?.volumeMounts ?? []).filter((m) => /^vol\d+$/.test(m.name)).map((m) => ({ Host: byName.get(m.name) ?? '', Container: m.mountPath, Mode: m.readOnly ? 'RO' : 'RW' }));
 }
 
 function normalVolumes(vols: Volume[] | undefined): unknown {
@@ -164,7 +165,8 @@ function specOf(live: LiveFacts, basePort: number): DeploySpec {
   // An autoscaler's count is not drift: the spec's NumInstances is only what to plan with.
   if ((stored.NumInstances ?? 0) !== live.replicas && !stored.Autoscaled) spec.NumInstances = live.replicas;
   if (live.workload === 'CronJob' && (stored.Schedule ?? '') !== (live.schedule ?? '') && !(live.schedule === NEVER && !stored.Schedule)) spec.Schedule = live.schedule;
-  if (digest && digest !== stored.Digest) spec.Digest = digest;
+  // An image changed by hand shows as drift even when it is not pinned by digest.
+  if (c?.image && digest !== stored.Digest) spec.Digest = digest ?? c.image;
   return spec;
 }
 
@@ -183,6 +185,8 @@ function base(meta: V1ObjectMeta, cluster: string): Pick<DeployState, 'id' | 'ma
 
 export interface Rollout {
   state: 'done' | 'progressing' | 'failed';
+  /** Where a progressing rollout waits: the new spec observed, replicas updated, old ones gone, updated ones available. */
+  waiting?: 'observed' | 'updated' | 'old' | 'available';
   message: string;
 }
 
@@ -190,15 +194,15 @@ export interface Rollout {
 export function rolloutOf(d: V1Deployment, generation = d.metadata?.generation ?? 0): Rollout {
   const st = d.status ?? {};
   const want = d.spec?.replicas ?? 1;
-  if ((st.observedGeneration ?? 0) < generation) return { state: 'progressing', message: 'waiting for the new spec to be observed' };
+  if ((st.observedGeneration ?? 0) < generation) return { state: 'progressing', waiting: 'observed', message: 'waiting for the new spec to be observed' };
   const progressing = st.conditions?.find((c) => c.type === 'Progressing');
   if (progressing?.status === 'False' && progressing.reason === 'ProgressDeadlineExceeded') return { state: 'failed', message: progressing.message || 'the rollout exceeded its progress deadline' };
   const updated = st.updatedReplicas ?? 0;
   const total = st.replicas ?? 0;
   const available = st.availableReplicas ?? 0;
-  if (updated < want) return { state: 'progressing', message: `${updated} of ${want} replicas updated` };
-  if (total > updated) return { state: 'progressing', message: `${total - updated} old replica(s) pending termination` };
-  if (available < updated) return { state: 'progressing', message: `${available} of ${updated} updated replicas available` };
+  if (updated < want) return { state: 'progressing', waiting: 'updated', message: `${updated} of ${want} replicas updated` };
+  if (total > updated) return { state: 'progressing', waiting: 'old', message: `${total - updated} old replica(s) pending termination` };
+  if (available < updated) return { state: 'progressing', waiting: 'available', message: `${available} of ${updated} updated replicas available` };
   return { state: 'done', message: `${available} of ${want} replicas available` };
 }
 
@@ -210,7 +214,9 @@ export function stateFromDeployment(d: V1Deployment, cluster: string, server: st
   const spec = specOf({ meta, pod: d.spec?.template?.spec, replicas: d.spec?.replicas ?? 1, deadline: d.spec?.progressDeadlineSeconds, workload: 'Deployment' }, basePort);
   const rollout = rolloutOf(d);
   const available = d.status?.conditions?.find((c) => c.type === 'Available')?.status === 'True' || (d.spec?.replicas ?? 1) === 0;
-  const status: DeployState['status'] = rollout.state === 'failed' ? 'Failed' : rollout.state === 'done' && available ? 'Active' : 'Pending';
+  // An autoscaler adding pods to a finished rollout is a scale, not an unfinished deploy.
+  const scaling = spec.Autoscaled === true && rollout.waiting === 'available' && available;
+  const status: DeployState['status'] = rollout.state === 'failed' ? 'Failed' : (rollout.state === 'done' || scaling) && available ? 'Active' : 'Pending';
   const ann = meta.annotations ?? {};
   const ref: LiveRef = { name: meta.name, workload: 'Deployment', replicas: d.spec?.replicas, replicasBySous: ownsReplicas(meta) };
   if (ann[ANNOTATIONS.service]) ref.service = ann[ANNOTATIONS.service];

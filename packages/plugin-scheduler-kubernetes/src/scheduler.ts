@@ -132,26 +132,35 @@ export class KubernetesScheduler implements Scheduler {
       restartedAt: action.force ? new Date().toISOString() : before.restartedAt,
       restricted: this.ctx.restricted,
     };
-    build.pullSecret = await this.applyPullSecret(s, image);
-    if (before.workload && before.workload !== workload) await this.remove(s, prior!, { ...before, service: undefined, route: undefined });
-    await applyObject(s.ctx, 'ServiceAccount', desiredServiceAccount(post, build), post.id);
+    // Every object is made (and checked) before the first write, so bad settings change nothing.
+    const account = desiredServiceAccount(post, build);
     if (workload === 'CronJob') {
+      const job = desiredCronJob(post, build);
+      build.pullSecret = await this.applyPullSecret(s, image);
+      if (build.pullSecret) job.spec!.jobTemplate.spec!.template.spec!.imagePullSecrets = [{ name: build.pullSecret }];
+      if (before.workload && before.workload !== workload) await this.remove(s, prior!, { ...before, service: undefined, route: undefined });
+      await applyObject(s.ctx, 'ServiceAccount', account, post.id);
       opts.onProgress?.({ phase: 'apply', message: `cronjob ${name}` });
-      await applyObject(s.ctx, 'CronJob', desiredCronJob(post, build), post.id);
+      await applyObject(s.ctx, 'CronJob', job, post.id);
       await this.tidyCompanions(s, before, undefined, undefined);
       return done(ok, 'Active');
     }
+    const deployment = desiredDeployment(post, build);
+    const svc = desiredService(post, build);
+    const kind = routeKind(post);
+    const route = kind === 'Ingress' ? desiredIngress(post, build) : kind === 'HTTPRoute' ? (desiredHTTPRoute(post, build) as unknown as KubernetesObject) : undefined;
+    build.pullSecret = await this.applyPullSecret(s, image);
+    if (build.pullSecret) deployment.spec!.template.spec!.imagePullSecrets = [{ name: build.pullSecret }];
+    if (before.workload && before.workload !== workload) await this.remove(s, prior!, { ...before, service: undefined, route: undefined });
+    await applyObject(s.ctx, 'ServiceAccount', account, post.id);
     opts.onProgress?.({ phase: action.kind === 'scale' ? 'scale' : 'apply', message: `deployment ${name}${post.spec.Autoscaled ? ' (replicas left to the autoscaler)' : ` (${post.spec.NumInstances ?? 0} replicas)`}` });
     if (post.spec.Autoscaled && before.replicasBySous && before.replicas !== undefined) {
       // Sous owned replicas: a hand-over manager takes a share first, so dropping the field from Sous's apply does not reset it to 1.
       await applyAs(s.ctx, 'Deployment', { apiVersion: 'apps/v1', kind: 'Deployment', metadata: { name, namespace: s.conn.namespace }, spec: { replicas: before.replicas } } as KubernetesObject, HANDOVER_MANAGER);
     }
-    const applied = await applyObject(s.ctx, 'Deployment', desiredDeployment(post, build), post.id);
-    const svc = desiredService(post, build);
+    const applied = await applyObject(s.ctx, 'Deployment', deployment, post.id);
     if (svc) await applyObject(s.ctx, 'Service', svc, post.id);
-    const kind = routeKind(post);
-    if (kind === 'Ingress') await applyObject(s.ctx, 'Ingress', desiredIngress(post, build)!, post.id);
-    if (kind === 'HTTPRoute') await applyObject(s.ctx, 'HTTPRoute', desiredHTTPRoute(post, build) as unknown as KubernetesObject, post.id);
+    if (kind && route) await applyObject(s.ctx, kind, route, post.id);
     await this.tidyCompanions(s, before, svc ? build.serviceName : undefined, kind ? { kind, name: build.serviceName } : undefined);
     return this.waitRollout(s, name, (applied as V1Deployment).metadata?.generation ?? 0, opts, done, ok, notOk);
   }
