@@ -505,7 +505,6 @@ class KubeApiServer {
       if (!live) return notFound();
       this.objects.delete(k);
       this.managers.delete(k);
-      this.listCache.clear();
       return { code: 200, body: r.workload ? { ...this.public(live), metadata: { ...live.metadata, deletionTimestamp: new Date().toISOString() } } : status('Success', { name, kind: r.plural }).body };
     }
     if (!['application/json', 'application/apply-patch+yaml', 'application/merge-patch+json', 'application/strategic-merge-patch+json', 'application/json-patch+json'].includes(contentType)) {
@@ -580,9 +579,19 @@ class KubeApiServer {
     const items = limit > 0 ? all.slice(start, start + limit) : all.slice(start);
     const next = limit > 0 && start + limit < all.length ? Buffer.from(JSON.stringify({ start: start + limit, rv: this.rv })).toString('base64') : undefined;
     const metadata = { resourceVersion: String(this.rv), ...(next ? { continue: next, remainingItemCount: all.length - start - limit } : {}) };
-    // Items of a typed list carry no apiVersion and kind of their own.
-    const body = { kind: `${r.kind}List`, apiVersion: apiVersionOf(r), metadata, items: items.map((o) => { const { apiVersion, kind, ...rest } = this.public(o); void apiVersion; void kind; return rest; }) };
-    return { code: 200, body };
+    // Items of a typed list carry no apiVersion and kind of their own. Each item's serialization is kept until it changes, as the API server's watch cache keeps them.
+    const text = items.map((o) => {
+      const key = `${o.metadata.resourceVersion}/${JSON.stringify(o.status ?? null)}`;
+      const hit = this.listCache.get(o.metadata.uid);
+      if (hit && hit.key === key) return hit.text;
+      const { apiVersion, kind, ...rest } = this.public(o);
+      void apiVersion;
+      void kind;
+      const t = JSON.stringify(rest);
+      this.listCache.set(o.metadata.uid, { key, text: t });
+      return t;
+    });
+    return { code: 200, raw: `{"kind":"${r.kind}List","apiVersion":"${apiVersionOf(r)}","metadata":${JSON.stringify(metadata)},"items":[${text.join(',')}]}` };
   }
 
   /** Server-side apply: conflicts with other managers' fields unless forced, fields this manager dropped removed, the rest merged. */
@@ -663,7 +672,6 @@ class KubeApiServer {
     }
     if (r.kind === 'Service') o.status = { loadBalancer: {} };
     this.objects.set(k, o);
-    this.listCache.clear();
   }
 }
 
