@@ -49,5 +49,5 @@ export { ExecCredentials, type ExecCredential } from './exec-credential';
 export { pullSecret, pullSecretName, registryOf, type PullCredentials, type RegistryCredential } from './pull-secrets';
 export { applyObject, RESOURCES, type Kind } from './apply';
 export { objectName, guessableName, appName, labelValue, leaseName, selectorFor, LABELS, ANNOTATIONS, FIELD_MANAGER } from './names';
-export { desiredDeployment, desiredService, desiredServiceAccount, desiredIngress, desiredHTTPRoute, desiredCronJob, workloadOf, probesFor, resourcesFor, labelsFor, recordedSpec, HARDENED_STACKS, type BuildContext, type HTTPRoute } from './objects';
+export { desiredDeployment, desiredService, desiredServiceAccount, desiredIngress, desiredHTTPRoute, desiredCronJob, workloadOf, probesFor, resourcesFor, labelsFor, annotatedSpec, HARDENED_STACKS, type BuildContext, type HTTPRoute } from './objects';
 export { stateFromDeployment, stateFromCronJob, rolloutOf, quantity, ownsReplicas, type LiveRef } from './read';

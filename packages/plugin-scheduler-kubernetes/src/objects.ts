@@ -179,7 +179,7 @@ export function labelsFor(s: DeployState): Record<string, string> {
  * values (the pod template carries those; an annotation is read by more
  * eyes than the pod spec), whose names are kept in `EnvNames`.
  */
-export function recordedSpec(spec: DeploySpec): string {
+export function annotatedSpec(spec: DeploySpec): string {
   const { Env, ...rest } = spec;
   return JSON.stringify({ ...rest, EnvNames: Object.keys(Env ?? {}).sort() });
 }
@@ -195,7 +195,7 @@ export function annotationsFor(s: DeployState): Record<string, string> {
     [ANNOTATIONS.version]: s.spec.Version ?? '',
     [ANNOTATIONS.digest]: s.spec.Digest ?? '',
     [ANNOTATIONS.intent]: intentHash(s),
-    [ANNOTATIONS.spec]: recordedSpec(s.spec),
+    [ANNOTATIONS.spec]: annotatedSpec(s.spec),
   };
 }
 

@@ -104,9 +104,9 @@ interface LiveFacts {
 }
 
 /**
- * The spec Sous recorded in the annotations, with whatever the cluster
+ * The spec Sous keeps in the annotations, with whatever the cluster
  * really runs differently (a hand-made scale, another image, changed env)
- * put in its place, so drift shows in the next plan. Without a recorded
+ * put in its place, so drift shows in the next plan. Without a kept
  * spec, everything comes from the object itself.
  */
 function specOf(live: LiveFacts, basePort: number): DeploySpec {
