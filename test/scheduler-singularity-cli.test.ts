@@ -1,7 +1,7 @@
 /**
  * The real `sous` binary on a Singularity cluster: the plugin applied by
- * default, `sous rectify` and `sous plan` against recorded Singularity
- * exchanges (test/fixtures/recorded/singularity/cli.json).
+ * default, `sous rectify` and `sous plan` against modelled Singularity
+ * exchanges (test/fixtures/modelled/singularity/cli.json).
  */
 import * as fs from 'node:fs';
 import * as os from 'node:os';
@@ -28,7 +28,7 @@ Deployments:
     Digest: sha256:${'a'.repeat(64)}
 `;
 
-describe('sous rectify on Singularity (the sous binary, recorded exchanges)', () => {
+describe('sous rectify on Singularity (the sous binary, modelled exchanges)', () => {
   it('creates the deployment and waits for it; sous plan then finds nothing to do', async () => {
     replay = await ReplayServer.start('singularity/cli');
     const e = makeSousEnv(fs.mkdtempSync(path.join(os.tmpdir(), 'sous-sing-cli-')));

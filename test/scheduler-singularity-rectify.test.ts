@@ -1,8 +1,8 @@
 /**
  * `sous rectify` end to end on Singularity: the core Rectifier, a real
  * git-backed GDM in a temporary directory, the Singularity plugin applied
- * the way the CLI applies it, and recorded Singularity exchanges
- * (test/fixtures/recorded/singularity/rectify.json) in place of a cluster.
+ * the way the CLI applies it, and modelled Singularity exchanges
+ * (test/fixtures/modelled/singularity/rectify.json) in place of a cluster.
  */
 import * as path from 'node:path';
 import { Gdm, Rectifier, type Manifest, type SousEvent } from '@sous/core';
@@ -33,7 +33,7 @@ async function put(gdm: Gdm, m: Manifest): Promise<void> {
   await gdm.update(() => ({ change: { message: `set ${m.Source}`, setManifests: [m] }, result: undefined }), USER);
 }
 
-describe('sous rectify on Singularity (recorded exchanges)', () => {
+describe('sous rectify on Singularity (modelled exchanges)', () => {
   it('creates, converges, survives a restart with no memory, deploys a new version, reports a removed deployment and prunes it', async () => {
     replay = await ReplayServer.start('singularity/rectify');
     const dir = tempDir('sous-sing-rectify-');

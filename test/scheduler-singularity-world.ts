@@ -1,6 +1,6 @@
 /**
  * The application, cluster and Sous the Singularity scheduler tests share,
- * matching the recordings in test/fixtures/recorded/singularity.
+ * matching the modelled exchanges in test/fixtures/modelled/singularity.
  */
 import * as fs from 'node:fs';
 import * as os from 'node:os';

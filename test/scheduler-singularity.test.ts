@@ -1,6 +1,6 @@
 /**
- * The Singularity scheduler against recorded Singularity exchanges (no
- * Singularity can run here): test/fixtures/recorded/singularity/*.json,
+ * The Singularity scheduler against modelled Singularity exchanges (no
+ * Singularity can run here): test/fixtures/modelled/singularity/*.json,
  * served by a replay server that checks every request it gets.
  */
 import { isSousError, type Action, type DeployState, type Progress, type SousError } from '@sous/core';
@@ -32,7 +32,7 @@ function running(url: string, over: Partial<DeployState> = {}): DeployState {
   return { ...s, status: 'Active', ref: { requestId: SHOP_RID, deployId: '1_2_0_5d1f0c2e9a7b4c1d8e3f6a2b9c0d1e2f' }, ...over };
 }
 
-describe('Singularity scheduler (recorded exchanges)', () => {
+describe('Singularity scheduler (modelled exchanges)', () => {
   it('derives request IDs exactly as the original Sous did', () => {
     // The original's own test data: ext/singularity/testdata/request.json.
     expect(requestIDFor({ source: { repo: 'github.com/opentable/sous-demo', dir: '' }, flavor: '' }, 'dev-ci-sf')).toBe('sous_demo---dev_ci_sf-5d44a1d1d9b70dcfa342154f47ffd2be');

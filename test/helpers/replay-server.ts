@@ -1,10 +1,10 @@
 /**
- * A replay server for recorded API exchanges (test/fixtures/recorded/**):
- * an HTTP server on 127.0.0.1 that expects the recorded requests in order,
+ * A replay server for modelled API exchanges (written from the API reference) (test/fixtures/modelled/**):
+ * an HTTP server on 127.0.0.1 that expects the modelled requests in order,
  * checks each one (method, path, query, chosen headers, the body's important
- * fields) and answers with the recorded response. A request that does not fit
+ * fields) and answers with the modelled response. A request that does not fit
  * is answered 418 and remembered, so `verify()` fails the test; so does a
- * recorded request that never came.
+ * modelled request that never came.
  *
  * State across a scenario comes from captures: a request matcher can bind a
  * value (`"$capture:deployId"`, or `{"$capture": "deploy", ...}` for a whole
@@ -23,7 +23,7 @@ import * as http from 'node:http';
 import * as path from 'node:path';
 import type { AddressInfo } from 'node:net';
 
-export interface RecordedRequest {
+export interface ExchangeRequest {
   method: string;
   path: string;
   /** The whole query: every key must be here, and match. Omitted: no query allowed. */
@@ -33,7 +33,7 @@ export interface RecordedRequest {
   body?: unknown;
 }
 
-export interface RecordedResponse {
+export interface ExchangeResponse {
   status: number;
   headers?: Record<string, string>;
   /** JSON, or a string sent as text/plain. */
@@ -49,8 +49,8 @@ export interface Exchange {
   times?: number;
   /** Served any number of times (at least once) until a request fits the next exchange: for waits that end by time. */
   repeat?: boolean;
-  request: RecordedRequest;
-  response: RecordedResponse;
+  request: ExchangeRequest;
+  response: ExchangeResponse;
 }
 
 export interface Recording {
@@ -72,10 +72,10 @@ export interface Received {
   exchange?: number;
 }
 
-export const RECORDED = path.resolve(__dirname, '../fixtures/recorded');
+export const MODELLED = path.resolve(__dirname, '../fixtures/modelled');
 
 export function loadRecording(name: string): Recording {
-  return JSON.parse(fs.readFileSync(path.join(RECORDED, `${name}.json`), 'utf8')) as Recording;
+  return JSON.parse(fs.readFileSync(path.join(MODELLED, `${name}.json`), 'utf8')) as Recording;
 }
 
 type Vars = Record<string, unknown>;
@@ -238,7 +238,7 @@ export class ReplayServer {
   private pick(r: Received): { index?: number; errors: string[] } {
     for (let guard = 0; guard < this.ex.length + 1; guard++) {
       const set = this.setAt(this.pos);
-      if (!set.length) return { errors: ['no more exchanges are recorded'] };
+      if (!set.length) return { errors: ['no more exchanges are modelled'] };
       const end = set[set.length - 1] + 1;
       const complete = set.every((i) => this.done(i));
       if (complete && this.setAt(end).some((i) => this.routeErrors(i, r).length === 0)) {
@@ -248,7 +248,7 @@ export class ReplayServer {
       const hit = set.find((i) => this.available(i) && this.routeErrors(i, r).length === 0);
       if (hit !== undefined) return { index: hit };
       const open = set.filter((i) => this.available(i));
-      return { errors: open.length ? open.map((i) => `#${i} ${this.ex[i].request.method} ${this.ex[i].request.path}: ${this.routeErrors(i, r).join('; ')}`) : ['the recorded exchanges are used up'] };
+      return { errors: open.length ? open.map((i) => `#${i} ${this.ex[i].request.method} ${this.ex[i].request.path}: ${this.routeErrors(i, r).join('; ')}`) : ['the modelled exchanges are used up'] };
     }
     return { errors: ['no exchange fits'] };
   }
@@ -301,12 +301,12 @@ export class ReplayServer {
     res.end(out === undefined ? '' : isText ? out : JSON.stringify(out));
   }
 
-  /** The exchanges not served as often as recorded. */
+  /** The exchanges not served as often as modelled. */
   unserved(): string[] {
     return this.ex.map((e, i) => (this.done(i) ? '' : `#${i} ${e.request.method} ${e.request.path}${e.note ? ` (${e.note})` : ''}`)).filter(Boolean);
   }
 
-  /** Throws when a request did not fit, or a recorded one never came. */
+  /** Throws when a request did not fit, or a modelled one never came. */
   verify(): void {
     const problems = [...this.failures, ...this.unserved().map((u) => `never requested: ${u}`)];
     if (problems.length) throw new Error(`replay of "${this.recording.description}" failed:\n  ${problems.join('\n  ')}`);

@@ -28,6 +28,9 @@ export class KubernetesSchedulerPlugin implements SousPlugin {
           requestTimeoutMs: this.opts.requestTimeoutMs ?? 30_000,
           basePort: this.opts.basePort ?? 8080,
           env: this.opts.env ?? process.env,
+          serviceAccountDir: this.opts.serviceAccountDir,
+          pullCredentials: this.opts.pullCredentials,
+          restricted: this.opts.restricted,
         });
         this.schedulers.set(key, s);
       }
@@ -40,7 +43,11 @@ export class KubernetesSchedulerPlugin implements SousPlugin {
 export const kubernetesScheduler = (opts?: KubernetesOptions): KubernetesSchedulerPlugin => new KubernetesSchedulerPlugin(opts);
 
 export { KubernetesScheduler, type KubernetesContext } from './scheduler';
-export { settingsFor, kubeConfigFor, envSuffix, type KubernetesOptions, type KubernetesClusterOptions, type ClusterSettings } from './options';
-export { objectName, labelValue, leaseName, selectorFor, LABELS, ANNOTATIONS } from './names';
-export { desiredDeployment, desiredService, desiredCronJob, workloadOf } from './objects';
-export { stateFromDeployment, stateFromCronJob, rolloutOf, quantity } from './read';
+export { settingsFor, connectionFor, envSuffix, type Connection, type KubernetesOptions, type KubernetesClusterOptions, type ClusterSettings } from './options';
+export { loadKubeconfig, resolveContext, inClusterContext, SERVICE_ACCOUNT_DIR, type KubeConfigFiles, type ResolvedContext } from './kubeconfig';
+export { ExecCredentials, type ExecCredential } from './exec-credential';
+export { pullSecret, pullSecretName, registryOf, type PullCredentials, type RegistryCredential } from './pull-secrets';
+export { applyObject, RESOURCES, type Kind } from './apply';
+export { objectName, guessableName, appName, labelValue, leaseName, selectorFor, LABELS, ANNOTATIONS, FIELD_MANAGER } from './names';
+export { desiredDeployment, desiredService, desiredServiceAccount, desiredIngress, desiredHTTPRoute, desiredCronJob, workloadOf, probesFor, resourcesFor, labelsFor, annotatedSpec, HARDENED_STACKS, type BuildContext, type HTTPRoute } from './objects';
+export { stateFromDeployment, stateFromCronJob, rolloutOf, quantity, ownsReplicas, type LiveRef } from './read';

@@ -1,6 +1,6 @@
 import type { Lease } from '@sous/core';
 import type { V1Lease } from '@kubernetes/client-node';
-import { k8s, type Apis } from './client';
+import { k8s, type Apis, type CallInfo } from './client';
 import { leaseName, LABELS, labelValue, MANAGED_BY } from './names';
 
 /** How a lease call reaches the API server: the namespace, and a wrapper that maps errors and times out. */
@@ -8,8 +8,10 @@ export interface LeaseContext {
   apis: Apis;
   namespace: string;
   cluster: string;
-  call<T>(what: string, fn: () => Promise<T>): Promise<T>;
+  call<T>(what: CallInfo, fn: () => Promise<T>): Promise<T>;
 }
+
+const LEASES = 'leases.coordination.k8s.io';
 
 function expired(l: V1Lease, now: number): boolean {
   const holder = l.spec?.holderIdentity;
@@ -35,7 +37,7 @@ export async function takeLease(ctx: LeaseContext, holder: string, ttlMs: number
 
   let current: V1Lease | undefined;
   try {
-    current = await ctx.call(`read lease ${name}`, () => ctx.apis.coordination.readNamespacedLease({ name, namespace }));
+    current = await ctx.call({ verb: 'get', resource: LEASES, name, namespace }, () => ctx.apis.coordination.readNamespacedLease({ name, namespace }));
   } catch (e) {
     if ((e as { details?: { status?: number } }).details?.status !== 404) throw e;
   }
@@ -48,7 +50,7 @@ export async function takeLease(ctx: LeaseContext, holder: string, ttlMs: number
         metadata: { name, namespace, labels: { [LABELS.managedBy]: MANAGED_BY, [LABELS.cluster]: labelValue(ctx.cluster) } },
         spec: { holderIdentity: holder, leaseDurationSeconds: seconds, acquireTime: micro(), renewTime: micro(), leaseTransitions: 0 },
       };
-      held = await ctx.call(`create lease ${name}`, () => ctx.apis.coordination.createNamespacedLease({ namespace, body }));
+      held = await ctx.call({ verb: 'create', resource: LEASES, name, namespace }, () => ctx.apis.coordination.createNamespacedLease({ namespace, body }));
     } else {
       const mine = current.spec?.holderIdentity === holder;
       if (!mine && !expired(current, Date.now())) return undefined;
@@ -63,7 +65,7 @@ export async function takeLease(ctx: LeaseContext, holder: string, ttlMs: number
           leaseTransitions: (current.spec?.leaseTransitions ?? 0) + (mine ? 0 : 1),
         },
       };
-      held = await ctx.call(`take lease ${name}`, () => ctx.apis.coordination.replaceNamespacedLease({ name, namespace, body }));
+      held = await ctx.call({ verb: 'update', resource: LEASES, name, namespace }, () => ctx.apis.coordination.replaceNamespacedLease({ name, namespace, body }));
     }
   } catch (e) {
     if (conflict(e)) return undefined;
@@ -74,7 +76,7 @@ export async function takeLease(ctx: LeaseContext, holder: string, ttlMs: number
   const write = async (spec: V1Lease['spec']): Promise<boolean> => {
     if (lost) return false;
     try {
-      held = await ctx.call(`renew lease ${name}`, () => ctx.apis.coordination.replaceNamespacedLease({ name, namespace, body: { ...held, spec } }));
+      held = await ctx.call({ verb: 'update', resource: LEASES, name, namespace }, () => ctx.apis.coordination.replaceNamespacedLease({ name, namespace, body: { ...held, spec } }));
       return true;
     } catch (e) {
       if (conflict(e)) lost = true;

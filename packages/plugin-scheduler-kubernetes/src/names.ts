@@ -4,8 +4,13 @@ import type { ManifestID } from '@sous/core';
 /** Labels on every object Sous makes: how actual() finds them. */
 export const LABELS = {
   managedBy: 'app.kubernetes.io/managed-by',
+  /** The application: the repository's last segment (and offset). */
   name: 'app.kubernetes.io/name',
+  /** This deployment of it: the objects' name. */
+  instance: 'app.kubernetes.io/instance',
   version: 'app.kubernetes.io/version',
+  /** What the pods do: server, worker or job (from the manifest's kind). */
+  component: 'app.kubernetes.io/component',
   cluster: 'sous.dev/cluster',
   /** A hash of the DeploymentID: the pod selector, which never changes for a deployment. */
   deployment: 'sous.dev/deployment',
@@ -23,9 +28,16 @@ export const ANNOTATIONS = {
   version: 'sous.dev/version',
   digest: 'sous.dev/digest',
   intent: 'sous.dev/intent',
-  /** The intended deploy spec, as JSON. */
+  /** The intended deploy spec, as JSON, with the Env values left out (the pod template holds them). */
   spec: 'sous.dev/spec',
+  /** The Service's name, on the workload: it is guessable, so not always the workload's own. */
+  service: 'sous.dev/service',
+  /** The kind of route made for the deployment (Ingress or HTTPRoute), on the workload. */
+  route: 'sous.dev/route',
 } as const;
+
+/** The field manager Sous applies as (server-side apply). */
+export const FIELD_MANAGER = 'sous';
 
 function hash(s: string, n: number): string {
   return crypto.createHash('sha256').update(s).digest('hex').slice(0, n);
@@ -54,6 +66,24 @@ export function objectName(mid: ManifestID, deploymentID: string): string {
   if (!/^[a-z]/.test(base)) base = `app-${base}`.replace(/-+$/, '');
   base = base.slice(0, 54).replace(/-+$/, '');
   return `${base}-${hash(deploymentID, 8)}`;
+}
+
+/** The application's name: the repository's last segment and the offset (`shop`, `shop-api`). */
+export function appName(mid: ManifestID): string {
+  const segments = mid.source.repo.split('/');
+  return [segments[segments.length - 1], mid.source.dir].filter(Boolean).join('-');
+}
+
+/**
+ * The name a person would guess for a deployment's Service:
+ * `<name>[-<flavor>]` as a DNS label (RFC 1035, as Services need: a letter
+ * first, at most 63). When another deployment has it, the Service takes
+ * the workload's own unique name instead (`serviceNameFor`).
+ */
+export function guessableName(mid: ManifestID): string {
+  let base = dnsLabel([appName(mid), mid.flavor].filter(Boolean).join('-'));
+  if (!/^[a-z]/.test(base)) base = `app-${base}`.replace(/-+$/, '');
+  return base.slice(0, 63).replace(/-+$/, '');
 }
 
 /** A label value (at most 63 of [A-Za-z0-9._-], alphanumeric at both ends); when `s` is not one, a readable prefix and a hash. */

@@ -1,6 +1,18 @@
 import { formatManifestID, intentHash, pinnedImage, usageError, type DeploySpec, type DeployState, type Manifest, type Startup } from '@sous/core';
-import type { V1Container, V1CronJob, V1Deployment, V1EnvVar, V1ObjectMeta, V1PodSpec, V1Probe, V1ResourceRequirements, V1Service } from '@kubernetes/client-node';
-import { ANNOTATIONS, deploymentHash, LABELS, labelValue, MANAGED_BY, objectName } from './names';
+import type {
+  V1Container,
+  V1CronJob,
+  V1Deployment,
+  V1EnvVar,
+  V1Ingress,
+  V1ObjectMeta,
+  V1PodSpec,
+  V1Probe,
+  V1ResourceRequirements,
+  V1Service,
+  V1ServiceAccount,
+} from '@kubernetes/client-node';
+import { ANNOTATIONS, appName, deploymentHash, LABELS, labelValue, MANAGED_BY, objectName, RESTARTED_AT } from './names';
 
 /** What Kubernetes object runs a kind of deployment. */
 export type Workload = 'Deployment' | 'CronJob';
@@ -17,11 +29,22 @@ export function workloadOf(kind: Manifest['Kind']): Workload {
 /** A cron schedule that never fires (February 31st), for on-demand CronJobs that are only ever run by hand. */
 export const NEVER = '0 0 31 2 *';
 
+/** The stacks whose images run as a numeric non-root user and write only to /tmp: their pods get the restricted security context. */
+export const HARDENED_STACKS: ReadonlySet<string> = new Set(['node', 'go', 'java']);
+
 export interface BuildContext {
   namespace: string;
   /** registry/name@sha256:... */
   image: string;
   basePort: number;
+  /** The Service's name (guessable, or the workload's own when that was taken). */
+  serviceName: string;
+  /** imagePullSecrets for the pod, when the registry needs credentials. */
+  pullSecret?: string;
+  /** The restart stamp to keep on the pod template (a forced redeploy sets a new one). */
+  restartedAt?: string;
+  /** Run every pod with the restricted security context, whatever its stack. */
+  restricted?: boolean;
 }
 
 /** The image a deployment runs: the application's image in the cluster's registry, pinned by digest. */
@@ -31,18 +54,50 @@ export function portCount(spec: DeploySpec): number {
   return Math.max(0, Math.trunc(Number(spec.Resources?.ports ?? 1)) || 0);
 }
 
-/** cpus "0.5" → "500m"; memory "256" (MB) → "256Mi"; the same for requests and limits. */
+function bad(what: string, value: string | undefined, why: string) {
+  return usageError('KUBERNETES_BAD_RESOURCES', `Resources ${what} ${JSON.stringify(value)} ${why}`, {
+    hints: ['cpus and cpusLimit are cores ("0.5"), memory and memoryLimit megabytes ("256"); a limit is at least its request, "0" for none'],
+    details: { field: `Resources.${what}` },
+  });
+}
+
+function number(r: Record<string, string>, key: string, def: number | undefined): number | undefined {
+  const v = r[key];
+  if (v === undefined || v === '') return def;
+  const n = Number(v);
+  if (!Number.isFinite(n) || n < 0) throw bad(key, v, 'is not a non-negative number');
+  return n;
+}
+
+const cpuQ = (n: number) => `${Math.max(1, Math.round(n * 1000))}m`;
+const memQ = (n: number) => `${Math.max(1, Math.round(n))}Mi`;
+
+/**
+ * Requests from `cpus` (cores: "0.5" → 500m) and `memory` (MB → Mi);
+ * limits from `cpusLimit` and `memoryLimit`, each the request when unset
+ * and none at "0". A limit below its request is refused here, as the API
+ * server would refuse it.
+ */
 export function resourcesFor(spec: DeploySpec): V1ResourceRequirements {
   const r = spec.Resources ?? {};
-  const cpu = `${Math.max(1, Math.round(Number(r.cpus ?? 0.1) * 1000))}m`;
-  const memory = `${Math.max(1, Math.round(Number(r.memory ?? 100)))}Mi`;
-  return { requests: { cpu, memory }, limits: { cpu, memory } };
+  const cpu = number(r, 'cpus', 0.1)!;
+  const mem = number(r, 'memory', 100)!;
+  const cpuLimit = number(r, 'cpusLimit', cpu)!;
+  const memLimit = number(r, 'memoryLimit', mem)!;
+  if (cpuLimit > 0 && cpuLimit < cpu) throw bad('cpusLimit', r.cpusLimit, `is below the cpus request (${cpu})`);
+  if (memLimit > 0 && memLimit < mem) throw bad('memoryLimit', r.memoryLimit, `is below the memory request (${mem})`);
+  const limits: Record<string, string> = {};
+  if (cpuLimit > 0) limits.cpu = cpuQ(cpuLimit);
+  if (memLimit > 0) limits.memory = memQ(memLimit);
+  return { requests: { cpu: cpuQ(cpu), memory: memQ(mem) }, ...(Object.keys(limits).length ? { limits } : {}) };
 }
 
 /** The spec's env (sorted), then PORT0..n and PORT as Singularity gave them, unless the spec sets them. */
 export function envFor(spec: DeploySpec, basePort: number): V1EnvVar[] {
   const env: Record<string, string> = { ...(spec.Env ?? {}) };
-  const out: V1EnvVar[] = Object.keys(env).sort().map((name) => ({ name, value: String(env[name]) }));
+  const out: V1EnvVar[] = Object.keys(env)
+    .sort()
+    .map((name) => ({ name, value: String(env[name]) }));
   for (const [name, value] of Object.entries(generatedEnv(spec, basePort))) if (!(name in env)) out.push({ name, value });
   return out;
 }
@@ -60,18 +115,41 @@ function positive(n: number | undefined): number | undefined {
   return n && n > 0 ? n : undefined;
 }
 
-/** Startup → a readiness probe (httpGet on the checked port); none when checks are skipped or there is no port. */
-export function probeFor(st: Startup | undefined, ports: number): V1Probe | undefined {
-  if (!st || st.SkipCheck || ports === 0) return undefined;
+const clean = <T>(v: T): T => JSON.parse(JSON.stringify(v)) as T;
+
+/** The three probes a pod gets from its Startup settings. */
+export interface Probes {
+  startupProbe?: V1Probe;
+  readinessProbe?: V1Probe;
+  livenessProbe?: V1Probe;
+}
+
+/**
+ * Startup → probes on the checked port's `CheckReadyURIPath`:
+ * - startupProbe: waits `ConnectDelay`, then checks every `ConnectInterval`
+ *   (else `CheckReadyInterval`) for up to `Timeout` seconds, so a slow
+ *   start is neither killed nor sent traffic;
+ * - readinessProbe and livenessProbe, once started: every
+ *   `CheckReadyInterval`, `CheckReadyURITimeout` each, failing after
+ *   `CheckReadyRetries` misses (out of the Service, then restarted).
+ * None with `SkipCheck`, or without a port. Kubernetes counts any status
+ * from 200 to 399 as healthy: `CheckReadyFailureStatuses` has no counterpart.
+ */
+export function probesFor(st: Startup | undefined, ports: number): Probes {
+  if (!st || st.SkipCheck || ports === 0) return {};
   const index = Math.min(st.CheckReadyPortIndex ?? 0, ports - 1);
-  const probe: V1Probe = {
-    httpGet: { path: st.CheckReadyURIPath || '/health', port: `port${index}`, scheme: (st.CheckReadyProtocol || 'HTTP').toUpperCase() },
+  const httpGet = { path: st.CheckReadyURIPath || '/health', port: `port${index}`, scheme: (st.CheckReadyProtocol || 'HTTP').toUpperCase() };
+  const period = positive(st.CheckReadyInterval);
+  const every = positive(st.ConnectInterval) ?? period ?? 10;
+  const startup: V1Probe = {
+    httpGet,
     initialDelaySeconds: positive(st.ConnectDelay),
-    periodSeconds: positive(st.CheckReadyInterval),
+    periodSeconds: every,
     timeoutSeconds: positive(st.CheckReadyURITimeout),
-    failureThreshold: positive(st.CheckReadyRetries),
+    failureThreshold: st.Timeout ? Math.max(1, Math.ceil(st.Timeout / every)) : positive(st.CheckReadyRetries),
   };
-  return JSON.parse(JSON.stringify(probe)) as V1Probe;
+  const steady: V1Probe = { httpGet, periodSeconds: period, timeoutSeconds: positive(st.CheckReadyURITimeout), failureThreshold: positive(st.CheckReadyRetries) };
+  return clean({ startupProbe: startup, readinessProbe: steady, livenessProbe: steady });
 }
 
 /** How long a rollout may go without progress before Kubernetes calls it failed: the startup delay plus timeout, when given. */
@@ -80,15 +158,30 @@ export function progressDeadlineFor(st: Startup | undefined): number | undefined
   return (st.ConnectDelay ?? 0) + st.Timeout;
 }
 
-function labels(s: DeployState): Record<string, string> {
-  const segments = s.manifestID.source.repo.split('/');
-  return {
+const COMPONENT: Record<string, string> = { 'http-service': 'server', worker: 'worker' };
+
+/** The labels on every object of a deployment: app.kubernetes.io/* as kubectl and dashboards read them, and Sous's own. */
+export function labelsFor(s: DeployState): Record<string, string> {
+  const out: Record<string, string> = {
+    [LABELS.name]: labelValue(appName(s.manifestID)),
+    [LABELS.instance]: objectName(s.manifestID, s.id),
     [LABELS.managedBy]: MANAGED_BY,
-    [LABELS.name]: labelValue(segments[segments.length - 1]),
-    [LABELS.version]: labelValue(s.spec.Version ?? ''),
+    [LABELS.component]: COMPONENT[s.kind] ?? 'job',
     [LABELS.cluster]: labelValue(s.cluster),
     [LABELS.deployment]: deploymentHash(s.id),
   };
+  if (s.spec.Version) out[LABELS.version] = labelValue(s.spec.Version);
+  return out;
+}
+
+/**
+ * The intended spec as the annotation keeps it: everything but the Env
+ * values (the pod template carries those; an annotation is read by more
+ * eyes than the pod spec), whose names are kept in `EnvNames`.
+ */
+export function annotatedSpec(spec: DeploySpec): string {
+  const { Env, ...rest } = spec;
+  return JSON.stringify({ ...rest, EnvNames: Object.keys(Env ?? {}).sort() });
 }
 
 /** The annotations that carry the deployment's identity and intended spec. */
@@ -102,66 +195,101 @@ export function annotationsFor(s: DeployState): Record<string, string> {
     [ANNOTATIONS.version]: s.spec.Version ?? '',
     [ANNOTATIONS.digest]: s.spec.Digest ?? '',
     [ANNOTATIONS.intent]: intentHash(s),
-    [ANNOTATIONS.spec]: JSON.stringify(s.spec),
+    [ANNOTATIONS.spec]: annotatedSpec(s.spec),
   };
 }
 
-function meta(s: DeployState, ctx: BuildContext): V1ObjectMeta {
-  return { name: objectName(s.manifestID, s.id), namespace: ctx.namespace, labels: labels(s), annotations: annotationsFor(s) };
+/** The metadata of a deployment's companion objects (Service, ServiceAccount, route): who they belong to, no spec. */
+function ownMeta(s: DeployState, ctx: BuildContext, name: string): V1ObjectMeta {
+  return { name, namespace: ctx.namespace, labels: labelsFor(s), annotations: { [ANNOTATIONS.deploymentID]: s.id, [ANNOTATIONS.cluster]: s.cluster } };
 }
 
-function container(s: DeployState, ctx: BuildContext, probe: boolean): V1Container {
+/** Whether the deployment's pods get the restricted security context (non-root, read-only root, no capabilities). */
+export function hardened(s: DeployState, ctx: Pick<BuildContext, 'restricted'>): boolean {
+  return Boolean(ctx.restricted) || HARDENED_STACKS.has(s.spec.Stack ?? '');
+}
+
+function container(s: DeployState, ctx: BuildContext, probes: boolean): V1Container {
   const spec = s.spec;
   const n = portCount(spec);
+  const strict = hardened(s, ctx);
   const c: V1Container = {
     name: 'app',
     image: ctx.image,
     env: envFor(spec, ctx.basePort),
     resources: resourcesFor(spec),
+    securityContext: strict
+      ? { allowPrivilegeEscalation: false, readOnlyRootFilesystem: true, runAsNonRoot: true, capabilities: { drop: ['ALL'] } }
+      : { allowPrivilegeEscalation: false },
   };
   if (spec.Args?.length) c.args = [...spec.Args];
   if (n > 0) c.ports = Array.from({ length: n }, (_, i) => ({ name: `port${i}`, containerPort: ctx.basePort + i, protocol: 'TCP' }));
-  const p = probe ? probeFor(spec.Startup, n) : undefined;
-  if (p) c.readinessProbe = p;
-  if (spec.Volumes?.length) c.volumeMounts = spec.Volumes.map((v, i) => ({ name: `vol${i}`, mountPath: v.Container, readOnly: v.Mode === 'RO' }));
+  if (probes) Object.assign(c, probesFor(spec.Startup, n));
+  const mounts = (spec.Volumes ?? []).map((v, i) => ({ name: `vol${i}`, mountPath: v.Container, readOnly: v.Mode === 'RO' }));
+  // A read-only root still needs somewhere to write temporary files.
+  if (strict && !mounts.some((m) => m.mountPath === '/tmp')) mounts.push({ name: 'tmp', mountPath: '/tmp', readOnly: false });
+  if (mounts.length) c.volumeMounts = mounts;
   return c;
 }
 
 function podSpec(s: DeployState, ctx: BuildContext, job: boolean): V1PodSpec {
-  const pod: V1PodSpec = { containers: [container(s, ctx, !job)] };
+  const name = objectName(s.manifestID, s.id);
+  const pod: V1PodSpec = {
+    serviceAccountName: name,
+    automountServiceAccountToken: false,
+    securityContext: { seccompProfile: { type: 'RuntimeDefault' } },
+    containers: [container(s, ctx, !job)],
+  };
+  if (ctx.pullSecret) pod.imagePullSecrets = [{ name: ctx.pullSecret }];
   if (job) pod.restartPolicy = 'OnFailure';
-  if (s.spec.Volumes?.length) pod.volumes = s.spec.Volumes.map((v, i) => ({ name: `vol${i}`, hostPath: { path: v.Host } }));
+  const volumes: NonNullable<V1PodSpec['volumes']> = (s.spec.Volumes ?? []).map((v, i) => ({ name: `vol${i}`, hostPath: { path: v.Host } }));
+  if (pod.containers[0].volumeMounts?.some((m) => m.name === 'tmp')) volumes.push({ name: 'tmp', emptyDir: {} });
+  if (volumes.length) pod.volumes = volumes;
   return pod;
 }
 
-/** The Deployment for a service or worker: a rolling update that never drops below the intended count. */
+function templateMeta(s: DeployState, ctx: BuildContext): V1ObjectMeta {
+  const m: V1ObjectMeta = { labels: labelsFor(s) };
+  if (ctx.restartedAt) m.annotations = { [RESTARTED_AT]: ctx.restartedAt };
+  return m;
+}
+
+/**
+ * The Deployment for a service or worker: a rolling update that never
+ * drops below the intended count, so the running version keeps serving
+ * until the new one is ready. `replicas` is Sous's only when the spec is
+ * not Autoscaled (then a HorizontalPodAutoscaler owns it).
+ */
 export function desiredDeployment(s: DeployState, ctx: BuildContext): V1Deployment {
-  const m = meta(s, ctx);
-  const selector = { [LABELS.deployment]: deploymentHash(s.id) };
+  const name = objectName(s.manifestID, s.id);
+  const annotations = annotationsFor(s);
+  if (s.kind === 'http-service' && portCount(s.spec) > 0) annotations[ANNOTATIONS.service] = ctx.serviceName;
+  const route = routeKind(s);
+  if (route) annotations[ANNOTATIONS.route] = route;
   const d: V1Deployment = {
     apiVersion: 'apps/v1',
     kind: 'Deployment',
-    metadata: m,
+    metadata: { name, namespace: ctx.namespace, labels: labelsFor(s), annotations },
     spec: {
-      replicas: s.spec.NumInstances ?? 0,
-      selector: { matchLabels: selector },
+      selector: { matchLabels: { [LABELS.deployment]: deploymentHash(s.id) } },
       strategy: { type: 'RollingUpdate', rollingUpdate: { maxUnavailable: 0, maxSurge: 1 } },
-      template: { metadata: { labels: { ...m.labels! } }, spec: podSpec(s, ctx, false) },
+      template: { metadata: templateMeta(s, ctx), spec: podSpec(s, ctx, false) },
     },
   };
+  if (!s.spec.Autoscaled) d.spec!.replicas = s.spec.NumInstances ?? 0;
   const deadline = progressDeadlineFor(s.spec.Startup);
   if (deadline) d.spec!.progressDeadlineSeconds = deadline;
   return d;
 }
 
-/** The Service in front of an http-service's pods: one port per PORTn. */
+/** The Service in front of an http-service's pods: one port per PORTn, under its guessable name. */
 export function desiredService(s: DeployState, ctx: BuildContext): V1Service | undefined {
   const n = portCount(s.spec);
   if (s.kind !== 'http-service' || n === 0) return undefined;
   return {
     apiVersion: 'v1',
     kind: 'Service',
-    metadata: meta(s, ctx),
+    metadata: ownMeta(s, ctx, ctx.serviceName),
     spec: {
       type: 'ClusterIP',
       selector: { [LABELS.deployment]: deploymentHash(s.id) },
@@ -170,21 +298,82 @@ export function desiredService(s: DeployState, ctx: BuildContext): V1Service | u
   };
 }
 
+/** The deployment's own ServiceAccount: pods run as it, with no API token mounted (they need none from Sous). */
+export function desiredServiceAccount(s: DeployState, ctx: BuildContext): V1ServiceAccount {
+  return { apiVersion: 'v1', kind: 'ServiceAccount', metadata: ownMeta(s, ctx, objectName(s.manifestID, s.id)), automountServiceAccountToken: false };
+}
+
+/** Which route object the spec asks for: an HTTPRoute when it names a Gateway, else an Ingress; none without a Route. */
+export function routeKind(s: DeployState): 'Ingress' | 'HTTPRoute' | undefined {
+  if (!s.spec.Route || s.kind !== 'http-service' || portCount(s.spec) === 0) return undefined;
+  return s.spec.Route.Gateway ? 'HTTPRoute' : 'Ingress';
+}
+
+function routePort(s: DeployState): number {
+  return Math.min(s.spec.Route?.PortIndex ?? 0, portCount(s.spec) - 1);
+}
+
+/** An Ingress (networking.k8s.io/v1) to the Service: the Route's hosts and path prefix, its class and TLS secret. */
+export function desiredIngress(s: DeployState, ctx: BuildContext): V1Ingress | undefined {
+  const r = s.spec.Route;
+  if (!r || routeKind(s) !== 'Ingress') return undefined;
+  const path = r.Path || '/';
+  const ing: V1Ingress = {
+    apiVersion: 'networking.k8s.io/v1',
+    kind: 'Ingress',
+    metadata: ownMeta(s, ctx, ctx.serviceName),
+    spec: {
+      rules: r.Hosts.map((host) => ({ host, http: { paths: [{ path, pathType: 'Prefix', backend: { service: { name: ctx.serviceName, port: { name: `port${routePort(s)}` } } } }] } })),
+    },
+  };
+  if (r.Class) ing.spec!.ingressClassName = r.Class;
+  if (r.TLSSecret) ing.spec!.tls = [{ hosts: [...r.Hosts], secretName: r.TLSSecret }];
+  return ing;
+}
+
+/** A Gateway API HTTPRoute (gateway.networking.k8s.io/v1) attached to the Route's Gateway (`name` or `namespace/name`). */
+export interface HTTPRoute {
+  apiVersion: 'gateway.networking.k8s.io/v1';
+  kind: 'HTTPRoute';
+  metadata: V1ObjectMeta;
+  spec: {
+    parentRefs: { name: string; namespace?: string }[];
+    hostnames: string[];
+    rules: { matches: { path: { type: 'PathPrefix'; value: string } }[]; backendRefs: { name: string; port: number }[] }[];
+  };
+}
+
+export function desiredHTTPRoute(s: DeployState, ctx: BuildContext): HTTPRoute | undefined {
+  const r = s.spec.Route;
+  if (!r?.Gateway || routeKind(s) !== 'HTTPRoute') return undefined;
+  const [ns, gw] = r.Gateway.includes('/') ? r.Gateway.split('/', 2) : [undefined, r.Gateway];
+  return {
+    apiVersion: 'gateway.networking.k8s.io/v1',
+    kind: 'HTTPRoute',
+    metadata: ownMeta(s, ctx, ctx.serviceName),
+    spec: {
+      parentRefs: [{ name: gw, ...(ns ? { namespace: ns } : {}) }],
+      hostnames: [...r.Hosts],
+      rules: [{ matches: [{ path: { type: 'PathPrefix', value: r.Path || '/' } }], backendRefs: [{ name: ctx.serviceName, port: ctx.basePort + routePort(s) }] }],
+    },
+  };
+}
+
 /** The CronJob for a scheduled kind: NumInstances pods a run; none (suspended) at zero, and always for on-demand. */
 export function desiredCronJob(s: DeployState, ctx: BuildContext): V1CronJob {
-  const m = meta(s, ctx);
+  const name = objectName(s.manifestID, s.id);
   const n = s.spec.NumInstances ?? 0;
   return {
     apiVersion: 'batch/v1',
     kind: 'CronJob',
-    metadata: m,
+    metadata: { name, namespace: ctx.namespace, labels: labelsFor(s), annotations: annotationsFor(s) },
     spec: {
-      schedule: s.kind === 'on-demand' ? s.spec.Schedule || NEVER : s.spec.Schedule ?? '',
+      schedule: s.kind === 'on-demand' ? s.spec.Schedule || NEVER : (s.spec.Schedule ?? ''),
       suspend: s.kind === 'on-demand' || n === 0,
       concurrencyPolicy: 'Forbid',
       jobTemplate: {
-        metadata: { labels: { ...m.labels! } },
-        spec: { parallelism: Math.max(1, n), completions: Math.max(1, n), template: { metadata: { labels: { ...m.labels! } }, spec: podSpec(s, ctx, true) } },
+        metadata: { labels: labelsFor(s) },
+        spec: { parallelism: Math.max(1, n), completions: Math.max(1, n), template: { metadata: templateMeta(s, ctx), spec: podSpec(s, ctx, true) } },
       },
     },
   };

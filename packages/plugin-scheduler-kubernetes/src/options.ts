@@ -2,14 +2,17 @@ import * as fs from 'node:fs';
 import { usageError, type ClusterRef } from '@sous/core';
 import type * as K8s from '@kubernetes/client-node';
 import { k8s } from './client';
+import type { ExecCredentials } from './exec-credential';
+import type { PullCredentials } from './pull-secrets';
+import { inClusterContext, loadKubeconfig, resolveContext, type KubeConfigFiles, type ResolvedContext } from './kubeconfig';
 
 /** How to reach one cluster's API server. Every field is optional. */
 export interface KubernetesClusterOptions {
-  /** Namespace Sous's objects live in (default `sous`). */
+  /** Namespace Sous's objects live in (default: the kubeconfig context's, in a pod its own, else `default`). */
   namespace?: string;
-  /** A kubeconfig file to take credentials (and the server, when the cluster has no BaseURL) from. */
+  /** A kubeconfig file (instead of KUBECONFIG, or ~/.kube/config) to take the context from. */
   kubeconfig?: string;
-  /** The kubeconfig context to use (default: the file's current context). */
+  /** The kubeconfig context to use (default: the current one when the cluster has no BaseURL, else the one whose server is the BaseURL). */
   context?: string;
   /** A bearer token (a ServiceAccount token, say). */
   token?: string;
@@ -33,14 +36,18 @@ export interface KubernetesOptions extends KubernetesClusterOptions {
   requestTimeoutMs?: number;
   /** The container port of PORT0; PORTn is this plus n (default 8080). */
   basePort?: number;
-  /** Environment to read the SOUS_KUBE_* settings from (default process.env). */
+  /** Environment to read the SOUS_KUBE_* settings, KUBECONFIG and the in-cluster variables from (default process.env). */
   env?: Record<string, string | undefined>;
+  /** Where a pod's ServiceAccount token, CA and namespace are mounted (default /var/run/secrets/kubernetes.io/serviceaccount). */
+  serviceAccountDir?: string;
+  /** Where the credentials for image pulls come from (imagePullSecrets); without it, pods pull anonymously. */
+  pullCredentials?: PullCredentials;
+  /** Give every pod the restricted security context (non-root, read-only root, no capabilities), not only those of the stacks known to allow it. */
+  restricted?: boolean;
 }
 
 /** Everything one cluster's scheduler needs to connect. */
-export interface ClusterSettings extends KubernetesClusterOptions {
-  namespace: string;
-}
+export type ClusterSettings = KubernetesClusterOptions;
 
 const KEYS: Record<keyof KubernetesClusterOptions, string> = {
   namespace: 'NAMESPACE',
@@ -59,8 +66,7 @@ export function envSuffix(cluster: string): string {
 
 /**
  * A cluster's settings, first found wins: the plugin's per-cluster options,
- * SOUS_KUBE_<KEY>_<CLUSTER>, the plugin's options, SOUS_KUBE_<KEY>; the
- * kubeconfig falls back to KUBECONFIG when the cluster has no BaseURL.
+ * SOUS_KUBE_<KEY>_<CLUSTER>, the plugin's options, SOUS_KUBE_<KEY>.
  */
 export function settingsFor(cluster: string, opts: KubernetesOptions): ClusterSettings {
   const env = opts.env ?? process.env;
@@ -74,40 +80,98 @@ export function settingsFor(cluster: string, opts: KubernetesOptions): ClusterSe
     };
     out[key] = own[key] ?? fromEnv(`SOUS_KUBE_${suffix}_${envSuffix(cluster)}`) ?? opts[key] ?? fromEnv(`SOUS_KUBE_${suffix}`);
   }
-  return { ...(out as KubernetesClusterOptions), namespace: (out.namespace as string | undefined) || 'sous' };
+  return out as KubernetesClusterOptions;
 }
 
 function isLoopback(host: string): boolean {
   return host === '127.0.0.1' || host === 'localhost' || host === '[::1]' || host === '::1';
 }
 
-/**
- * The client configuration for a cluster: the API server is the cluster's
- * BaseURL (or the kubeconfig's), credentials come from a token or the
- * kubeconfig's user. Plain HTTP is accepted only on the loopback interface
- * (kubectl proxy), where there is no certificate to check.
- */
-export function kubeConfigFor(c: ClusterRef, s: ClusterSettings, env: Record<string, string | undefined> = process.env): K8s.KubeConfig {
-  const m = k8s();
-  const kc = new m.KubeConfig();
-  const kubeconfig = s.kubeconfig ?? (c.def.BaseURL ? undefined : env.KUBECONFIG);
-  let server = c.def.BaseURL ?? '';
-  let user: K8s.User = { name: 'sous' };
-  let base: Partial<K8s.Cluster> = {};
-  if (kubeconfig) {
-    try {
-      kc.loadFromFile(kubeconfig);
-      if (s.context) kc.setCurrentContext(s.context);
-    } catch (e) {
-      throw usageError('KUBERNETES_BAD_KUBECONFIG', `cannot use kubeconfig ${kubeconfig} for cluster ${c.name}: ${(e as Error).message}`, { hints: ['Check the file and the context name (kubectl config get-contexts)'] });
-    }
-    base = kc.getCurrentCluster() ?? {};
-    user = kc.getCurrentUser() ?? user;
-    server ||= base.server ?? '';
+/** Two API server URLs name the same server (scheme, host and port; a missing port is the scheme's). */
+function sameServer(a: string | undefined, b: string | undefined): boolean {
+  if (!a || !b) return false;
+  try {
+    const x = new URL(a);
+    const y = new URL(b);
+    const port = (u: URL) => u.port || (u.protocol === 'http:' ? '80' : '443');
+    return x.protocol === y.protocol && x.hostname.toLowerCase() === y.hostname.toLowerCase() && port(x) === port(y);
+  } catch {
+    return false;
   }
+}
+
+/** The in-cluster API server's names: a cluster whose BaseURL is one of them may use the pod's ServiceAccount. */
+function isInClusterName(server: string | undefined, inCluster: string | undefined): boolean {
+  if (!server) return true;
+  if (sameServer(server, inCluster)) return true;
+  try {
+    return /^kubernetes(\.default(\.svc(\.cluster\.local)?)?)?$/.test(new URL(server).hostname);
+  } catch {
+    return false;
+  }
+}
+
+/** One cluster's connection: the client configuration, the namespace, and where each came from. */
+export interface Connection {
+  kc: K8s.KubeConfig;
+  server: string;
+  namespace: string;
+  /** The kubeconfig context used (or `in-cluster`), if any. */
+  context?: string;
+  /** Whether the credentials came from an exec plugin (a 401 makes it run again). */
+  exec: boolean;
+}
+
+/**
+ * Which kubeconfig context serves a cluster: the one named; without a
+ * name, the current one when the cluster has no BaseURL, else the one whose
+ * server is the BaseURL (the current one first): a context's credentials
+ * are never sent to a server it does not name. In a pod with no kubeconfig,
+ * the pod's ServiceAccount, when the BaseURL is unset or the in-cluster server.
+ */
+function pickContext(c: ClusterRef, s: ClusterSettings, env: Record<string, string | undefined>, saDir: string | undefined): ResolvedContext | undefined {
+  const base = c.def.BaseURL;
+  // A BaseURL and a token of its own need no kubeconfig: a broken ~/.kube/config must not stop them.
+  if (base && (s.token || s.tokenFile) && !s.kubeconfig && !s.context) return undefined;
+  const files: KubeConfigFiles | undefined = loadKubeconfig(s.kubeconfig, env);
+  if (files) {
+    if (s.context || !base) return resolveContext(files, s.context, c.name);
+    const names = [files.currentContext, ...files.contexts.keys()].filter((n): n is string => Boolean(n));
+    for (const n of names) {
+      const ctx = files.contexts.get(n);
+      if (ctx && sameServer(files.clusters.get(ctx.cluster)?.server, base)) return resolveContext(files, n, c.name);
+    }
+    return undefined;
+  }
+  const pod = inClusterContext(env, saDir);
+  if (pod && isInClusterName(base, pod.cluster.server)) return pod;
+  return undefined;
+}
+
+function readToken(file: string, cluster: string): string {
+  try {
+    return fs.readFileSync(file, 'utf8').trim();
+  } catch (e) {
+    throw usageError('KUBERNETES_BAD_TOKEN_FILE', `cannot read the token file ${file} for cluster ${cluster}: ${(e as Error).message}`, { hints: ['Set SOUS_KUBE_TOKEN_FILE_<CLUSTER> to a readable file'] });
+  }
+}
+
+const b64 = (pem: string) => Buffer.from(pem, 'utf8').toString('base64');
+
+/**
+ * The connection for a cluster, as kubectl would make it: the API server
+ * is the cluster's BaseURL (or the context's), credentials come from the
+ * plugin's token settings, else the context's user (token, token file,
+ * client certificate, basic auth or an exec plugin), and the namespace from
+ * the settings, else the context, else `default`. Plain HTTP is accepted
+ * only on the loopback interface (kubectl proxy).
+ */
+export async function connectionFor(c: ClusterRef, s: ClusterSettings, env: Record<string, string | undefined>, exec: ExecCredentials, saDir?: string): Promise<Connection> {
+  const ctx = pickContext(c, s, env, saDir);
+  const server = c.def.BaseURL || ctx?.cluster.server || '';
   if (!server) {
-    throw usageError('KUBERNETES_NO_SERVER', `cluster ${c.name} names no API server: it has no BaseURL and no kubeconfig`, {
-      hints: [`Set the API server URL: sous cluster add --name ${c.name} --kind kubernetes --base-url https://k8s.example.com:6443`, 'Or point SOUS_KUBE_KUBECONFIG_<CLUSTER> (or KUBECONFIG) at a kubeconfig'],
+    throw usageError('KUBERNETES_NO_SERVER', `cluster ${c.name} names no API server: it has no BaseURL and no kubeconfig context gives one`, {
+      hints: [`Set the API server URL: sous cluster add --name ${c.name} --kind kubernetes --base-url https://k8s.example.com:6443`, 'Or point KUBECONFIG (or SOUS_KUBE_KUBECONFIG_<CLUSTER>) at a kubeconfig'],
     });
   }
   let url: URL;
@@ -122,20 +186,43 @@ export function kubeConfigFor(c: ClusterRef, s: ClusterSettings, env: Record<str
       hints: ['Use the https:// URL of the API server, or kubectl proxy on 127.0.0.1'],
     });
   }
-  let token = s.token;
-  if (!token && s.tokenFile) {
-    try {
-      token = fs.readFileSync(s.tokenFile, 'utf8').trim();
-    } catch (e) {
-      throw usageError('KUBERNETES_BAD_TOKEN_FILE', `cannot read the token file ${s.tokenFile} for cluster ${c.name}: ${(e as Error).message}`, { hints: ['Set SOUS_KUBE_TOKEN_FILE_<CLUSTER> to a readable file'] });
+  const user: { -readonly [K in keyof K8s.User]: K8s.User[K] } = { name: 'sous' };
+  const u = ctx?.user ?? {};
+  let usedExec = false;
+  if (s.token) user.token = s.token;
+  else if (s.tokenFile) user.token = readToken(s.tokenFile, c.name);
+  else if (u.authProvider) {
+    throw usageError('KUBERNETES_UNSUPPORTED_AUTH', `kubeconfig user of context ${ctx!.name} uses the auth-provider ${JSON.stringify(u.authProvider)}, which kubectl itself dropped (1.26) for exec plugins`, {
+      hints: ['Use the provider\'s exec credential plugin (gke-gcloud-auth-plugin, kubelogin) in the kubeconfig, or a ServiceAccount token'],
+    });
+  } else {
+    if (u.token) user.token = u.token;
+    else if (u.tokenFile) user.token = readToken(u.tokenFile, c.name);
+    else if (u.exec) {
+      const cred = await exec.get(u.exec, { ...ctx!.cluster, server }, c.name);
+      usedExec = true;
+      if (cred.token) user.token = cred.token;
+      else {
+        user.certData = b64(cred.clientCertificateData!);
+        user.keyData = b64(cred.clientKeyData!);
+      }
     }
+    if (u.username) Object.assign(user, { username: u.username, password: u.password });
+    if (u.clientCertificateData) user.certData = u.clientCertificateData;
+    if (u.clientCertificate) user.certFile = u.clientCertificate;
+    if (u.clientKeyData) user.keyData = u.clientKeyData;
+    if (u.clientKey) user.keyFile = u.clientKey;
   }
-  if (token) user = { name: 'sous', token };
-  kc.loadFromOptions({
-    clusters: [{ ...base, name: c.name, server, skipTLSVerify: http || (s.skipTLSVerify ?? base.skipTLSVerify ?? false), ...(s.caFile ? { caFile: s.caFile, caData: undefined } : {}) }],
-    users: [user],
-    contexts: [{ name: 'sous', cluster: c.name, user: user.name, namespace: s.namespace }],
-    currentContext: 'sous',
-  });
-  return kc;
+  const cl = ctx?.cluster ?? {};
+  const cluster: K8s.Cluster = {
+    name: c.name,
+    server,
+    skipTLSVerify: http || (s.skipTLSVerify ?? cl.insecureSkipTLSVerify ?? false),
+    ...(s.caFile ? { caFile: s.caFile } : cl.certificateAuthorityData ? { caData: cl.certificateAuthorityData } : cl.certificateAuthority ? { caFile: cl.certificateAuthority } : {}),
+    ...(cl.tlsServerName ? { tlsServerName: cl.tlsServerName } : {}),
+  };
+  const namespace = s.namespace || ctx?.namespace || 'default';
+  const kc = new (k8s().KubeConfig)();
+  kc.loadFromOptions({ clusters: [cluster], users: [user], contexts: [{ name: 'sous', cluster: c.name, user: 'sous', namespace }], currentContext: 'sous' });
+  return { kc, server, namespace, context: ctx?.name, exec: usedExec };
 }

@@ -1,11 +1,26 @@
 import { isSousError, sleep, SousError, type Action, type ActionOutcome, type ApplyOptions, type ClusterRef, type DeployState, type Lease, type Scheduler } from '@sous/core';
-import type { V1CronJob, V1Deployment, V1Service } from '@kubernetes/client-node';
-import { call, k8s, makeApis, type Apis } from './client';
+import type { KubernetesObject, V1Deployment } from '@kubernetes/client-node';
+import { applyAs, applyObject, deleteObject, ownedBy, readObject, type ApplyContext, type Kind } from './apply';
+import { call, makeApis, type Apis, type CallInfo } from './client';
+import { ExecCredentials } from './exec-credential';
 import { takeLease } from './lease';
-import { objectName, RESTARTED_AT, selectorFor } from './names';
-import { annotationsFor, desiredCronJob, desiredDeployment, desiredService, imageFor, workloadOf, type Workload } from './objects';
-import { kubeConfigFor, type ClusterSettings } from './options';
-import { rolloutOf, stateFromCronJob, stateFromDeployment } from './read';
+import { guessableName, objectName, selectorFor } from './names';
+import {
+  desiredCronJob,
+  desiredDeployment,
+  desiredHTTPRoute,
+  desiredIngress,
+  desiredService,
+  desiredServiceAccount,
+  imageFor,
+  routeKind,
+  workloadOf,
+  type BuildContext,
+  type Workload,
+} from './objects';
+import { connectionFor, type ClusterSettings, type Connection } from './options';
+import { pullSecret, registryOf, type PullCredentials } from './pull-secrets';
+import { listAll, rolloutOf, stateFromCronJob, stateFromDeployment, type LiveRef } from './read';
 
 /** What a KubernetesScheduler needs besides the cluster. */
 export interface KubernetesContext {
@@ -17,7 +32,15 @@ export interface KubernetesContext {
   requestTimeoutMs: number;
   basePort: number;
   env: Record<string, string | undefined>;
+  serviceAccountDir?: string;
+  /** Credentials for the pods' image pulls (imagePullSecrets); none: pulls are anonymous. */
+  pullCredentials?: PullCredentials;
+  /** Give every pod the restricted security context, whatever its stack. */
+  restricted?: boolean;
 }
+
+/** The field manager that holds `replicas` while it passes from Sous to an autoscaler (the Kubernetes docs' hand-over). */
+export const HANDOVER_MANAGER = 'sous-handover-to-autoscaler';
 
 type Done = (resolution: ActionOutcome['resolution'], status: ActionOutcome['status'], message?: string) => ActionOutcome;
 
@@ -25,51 +48,59 @@ function duration(ms: number): string {
   return ms < 10_000 ? `${ms} ms` : `${Math.round(ms / 1000)} s`;
 }
 
-const statusIs = (e: unknown, status: number) => isSousError(e) && e.details?.status === status;
-
-/** Create-or-replace for one kind of object, with the resourceVersion read for the replace. */
-interface Ops<T extends { metadata?: { resourceVersion?: string } }> {
-  read(): Promise<T>;
-  create(body: T): Promise<T>;
-  replace(body: T): Promise<T>;
+interface Session {
+  apis: Apis;
+  conn: Connection;
+  ctx: ApplyContext;
 }
 
 /**
  * One Kubernetes cluster as a Sous scheduler, through the official client:
- * a Deployment (and a Service for http-services) or a CronJob per
- * deployment, in one namespace, labelled and annotated so the DeployState
- * can be rebuilt from the cluster alone; a rollout is followed until it is
- * complete, has exceeded its progress deadline, or the time is up.
+ * per deployment a ServiceAccount and a Deployment (with a Service and an
+ * optional Ingress or HTTPRoute for http-services) or a CronJob, applied
+ * server-side as field manager `sous`, labelled and annotated so the
+ * DeployState can be rebuilt from the cluster alone; a rollout is followed
+ * until it is complete, has exceeded its progress deadline, or the time is up.
  */
 export class KubernetesScheduler implements Scheduler {
   readonly kind = 'kubernetes';
+  private readonly exec: ExecCredentials;
 
-  constructor(private readonly ctx: KubernetesContext) {}
-
-  private get ns(): string {
-    return this.ctx.settings.namespace;
+  constructor(private readonly ctx: KubernetesContext) {
+    this.exec = new ExecCredentials(ctx.env);
   }
 
-  /** Made for every use, so a rotated token file or kubeconfig is read again. */
-  private connect(): Apis {
-    return makeApis(kubeConfigFor(this.ctx.cluster, this.ctx.settings, this.ctx.env));
+  /** Made for every use, so a rotated token file, kubeconfig or exec credential is read again. */
+  private async connect(progress?: (m: string) => void): Promise<Session> {
+    const conn = await connectionFor(this.ctx.cluster, this.ctx.settings, this.ctx.env, this.exec, this.ctx.serviceAccountDir);
+    const apis = makeApis(conn.kc);
+    apis.server = conn.server;
+    const ctx: ApplyContext = { apis, namespace: conn.namespace, call: (what, fn) => this.call(apis, conn, what, fn), progress };
+    return { apis, conn, ctx };
   }
 
-  private call<T>(apis: Apis, what: string, fn: () => Promise<T>): Promise<T> {
-    return call(what, apis.server, this.ctx.requestTimeoutMs, fn);
+  private async call<T>(apis: Apis, conn: Connection, what: CallInfo, fn: () => Promise<T>): Promise<T> {
+    try {
+      return await call(what, apis.server, this.ctx.requestTimeoutMs, fn);
+    } catch (e) {
+      // An exec plugin's credential the API server no longer takes is fetched again on the next use, as kubectl does.
+      if (conn.exec && isSousError(e) && e.details?.status === 401) this.exec.forget();
+      throw e;
+    }
   }
 
   async actual(): Promise<DeployState[]> {
-    const apis = this.connect();
+    const { apis, conn, ctx } = await this.connect();
     const labelSelector = selectorFor(this.ctx.cluster.name);
+    const ns = conn.namespace;
     const [deployments, cronJobs] = await Promise.all([
-      this.call(apis, `list deployments in namespace ${this.ns}`, () => apis.apps.listNamespacedDeployment({ namespace: this.ns, labelSelector })),
-      this.call(apis, `list cronjobs in namespace ${this.ns}`, () => apis.batch.listNamespacedCronJob({ namespace: this.ns, labelSelector })),
+      listAll((c) => ctx.call({ verb: 'list', resource: 'deployments.apps', namespace: ns }, () => apis.apps.listNamespacedDeployment({ namespace: ns, labelSelector, limit: 500, _continue: c }))),
+      listAll((c) => ctx.call({ verb: 'list', resource: 'cronjobs.batch', namespace: ns }, () => apis.batch.listNamespacedCronJob({ namespace: ns, labelSelector, limit: 500, _continue: c }))),
     ]);
     const name = this.ctx.cluster.name;
     const states = [
-      ...deployments.items.map((d) => stateFromDeployment(d, name, apis.server, this.ctx.basePort)),
-      ...cronJobs.items.map((j) => stateFromCronJob(j, name, apis.server, this.ctx.basePort)),
+      ...deployments.map((d) => stateFromDeployment(d, name, apis.server, this.ctx.basePort)),
+      ...cronJobs.map((j) => stateFromCronJob(j, name, apis.server, this.ctx.basePort)),
     ];
     return states.filter((s): s is DeployState => s !== undefined).sort((a, b) => a.id.localeCompare(b.id));
   }
@@ -79,10 +110,10 @@ export class KubernetesScheduler implements Scheduler {
     const done: Done = (resolution, status, message) => ({ action, resolution, status, ...(message ? { message } : {}), attempts: 1, durationMs: Date.now() - t0 });
     const { prior, post } = action;
     if (action.kind === 'report-removed') return done('not deleted', 'Active', action.reason);
-    const apis = this.connect();
+    const s = await this.connect((message) => opts.onProgress?.({ phase: 'apply', message }));
     if (action.kind === 'delete') {
       if (!prior) throw new SousError('KUBERNETES_BAD_ACTION', `delete of ${action.deploymentID} has nothing to delete`);
-      await this.remove(apis, prior, (prior.ref?.workload as Workload | undefined) ?? workloadOf(prior.kind), prior.kind === 'http-service');
+      await this.remove(s, prior, refOf(prior));
       return done('deleted', 'Active');
     }
     if (!post) throw new SousError('KUBERNETES_BAD_ACTION', `${action.kind} of ${action.deploymentID} has no intended deployment`);
@@ -90,128 +121,104 @@ export class KubernetesScheduler implements Scheduler {
     const name = objectName(post.manifestID, post.id);
     const ok = action.kind === 'create' ? 'created' : 'updated';
     const notOk = action.kind === 'create' ? 'not created' : 'not updated';
-    if (action.kind === 'scale' && workload === 'Deployment' && prior?.ref?.workload === 'Deployment') {
-      opts.onProgress?.({ phase: 'scale', message: `scaling deployment ${name} to ${post.spec.NumInstances ?? 0}` });
-      const m = k8s();
-      const patched = await this.call(apis, `scale deployment ${name}`, () =>
-        apis.apps.patchNamespacedDeployment(
-          { name, namespace: this.ns, body: { metadata: { annotations: annotationsFor(post) }, spec: { replicas: post.spec.NumInstances ?? 0 } } },
-          m.setHeaderOptions('Content-Type', m.PatchStrategy.MergePatch),
-        ),
-      );
-      return this.waitRollout(apis, name, patched.metadata?.generation ?? 0, opts, done, ok, notOk);
-    }
-    const build = { namespace: this.ns, image: imageFor(post, this.ctx.registry), basePort: this.ctx.basePort };
-    const before = prior?.ref?.workload as Workload | undefined;
-    if (before && before !== workload) await this.remove(apis, prior!, before, false);
-    const exists = before === workload;
+    const before = refOf(prior);
+    const image = imageFor(post, this.ctx.registry);
+    const build: BuildContext = {
+      namespace: s.conn.namespace,
+      image,
+      basePort: this.ctx.basePort,
+      serviceName: await this.serviceName(s, post, before),
+      // A forced redeploy of an unchanged spec must still replace the pods: a new template annotation rolls them, as `kubectl rollout restart` does; otherwise the last one is kept, or dropping it would roll them too.
+      restartedAt: action.force ? new Date().toISOString() : before.restartedAt,
+      restricted: this.ctx.restricted,
+    };
+    // Every object is made (and checked) before the first write, so bad settings change nothing.
+    const account = desiredServiceAccount(post, build);
     if (workload === 'CronJob') {
+      const job = desiredCronJob(post, build);
+      build.pullSecret = await this.applyPullSecret(s, image);
+      if (build.pullSecret) job.spec!.jobTemplate.spec!.template.spec!.imagePullSecrets = [{ name: build.pullSecret }];
+      if (before.workload && before.workload !== workload) await this.remove(s, prior!, { ...before, service: undefined, route: undefined });
+      await applyObject(s.ctx, 'ServiceAccount', account, post.id);
       opts.onProgress?.({ phase: 'apply', message: `cronjob ${name}` });
-      await this.upsert(apis, `cronjob ${name}`, desiredCronJob(post, build), exists, this.cronJobOps(apis, name));
-      if (prior?.kind === 'http-service') await this.deleteQuietly(apis, `service ${name}`, () => apis.core.deleteNamespacedService({ name, namespace: this.ns }));
+      await applyObject(s.ctx, 'CronJob', job, post.id);
+      await this.tidyCompanions(s, before, undefined, undefined);
       return done(ok, 'Active');
     }
-    opts.onProgress?.({ phase: 'apply', message: `deployment ${name}` });
-    const desired = desiredDeployment(post, build);
-    // A forced redeploy of an unchanged spec must still replace the pods: a changed template annotation rolls them, as `kubectl rollout restart` does.
-    if (action.force) desired.spec!.template.metadata = { ...desired.spec!.template.metadata, annotations: { [RESTARTED_AT]: new Date().toISOString() } };
-    const applied = await this.upsert(apis, `deployment ${name}`, desired, exists, this.deploymentOps(apis, name));
+    const deployment = desiredDeployment(post, build);
     const svc = desiredService(post, build);
-    if (svc) await this.upsertService(apis, svc);
-    else if (prior?.kind === 'http-service') await this.deleteQuietly(apis, `service ${name}`, () => apis.core.deleteNamespacedService({ name, namespace: this.ns }));
-    return this.waitRollout(apis, name, applied.metadata?.generation ?? 0, opts, done, ok, notOk);
+    const kind = routeKind(post);
+    const route = kind === 'Ingress' ? desiredIngress(post, build) : kind === 'HTTPRoute' ? (desiredHTTPRoute(post, build) as unknown as KubernetesObject) : undefined;
+    build.pullSecret = await this.applyPullSecret(s, image);
+    if (build.pullSecret) deployment.spec!.template.spec!.imagePullSecrets = [{ name: build.pullSecret }];
+    if (before.workload && before.workload !== workload) await this.remove(s, prior!, { ...before, service: undefined, route: undefined });
+    await applyObject(s.ctx, 'ServiceAccount', account, post.id);
+    opts.onProgress?.({ phase: action.kind === 'scale' ? 'scale' : 'apply', message: `deployment ${name}${post.spec.Autoscaled ? ' (replicas left to the autoscaler)' : ` (${post.spec.NumInstances ?? 0} replicas)`}` });
+    if (post.spec.Autoscaled && before.replicasBySous && before.replicas !== undefined) {
+      // Sous owned replicas: a hand-over manager takes a share first, so dropping the field from Sous's apply does not reset it to 1.
+      await applyAs(s.ctx, 'Deployment', { apiVersion: 'apps/v1', kind: 'Deployment', metadata: { name, namespace: s.conn.namespace }, spec: { replicas: before.replicas } } as KubernetesObject, HANDOVER_MANAGER);
+    }
+    const applied = await applyObject(s.ctx, 'Deployment', deployment, post.id);
+    if (svc) await applyObject(s.ctx, 'Service', svc, post.id);
+    if (kind && route) await applyObject(s.ctx, kind, route, post.id);
+    await this.tidyCompanions(s, before, svc ? build.serviceName : undefined, kind ? { kind, name: build.serviceName } : undefined);
+    return this.waitRollout(s, name, (applied as V1Deployment).metadata?.generation ?? 0, opts, done, ok, notOk);
   }
 
   async lease(holder: string, ttlMs: number): Promise<Lease | undefined> {
-    const apis = this.connect();
-    return takeLease({ apis, namespace: this.ns, cluster: this.ctx.cluster.name, call: (what, fn) => this.call(apis, what, fn) }, holder, ttlMs);
+    const s = await this.connect();
+    return takeLease({ apis: s.apis, namespace: s.conn.namespace, cluster: this.ctx.cluster.name, call: (what, fn) => s.ctx.call(what, fn) }, holder, ttlMs);
   }
 
-  private deploymentOps(apis: Apis, name: string): Ops<V1Deployment> {
-    const namespace = this.ns;
-    return {
-      read: () => apis.apps.readNamespacedDeployment({ name, namespace }),
-      create: (body) => apis.apps.createNamespacedDeployment({ namespace, body }),
-      replace: (body) => apis.apps.replaceNamespacedDeployment({ name, namespace, body }),
-    };
+  /**
+   * The Service's name: the one it already has, else `<name>[-<flavor>]`
+   * when that is free or already this deployment's, else the workload's own
+   * unique name (another application took the guessable one).
+   */
+  private async serviceName(s: Session, post: DeployState, before: LiveRef): Promise<string> {
+    const own = objectName(post.manifestID, post.id);
+    if (post.kind !== 'http-service') return own;
+    if (before.service) return before.service;
+    const guess = guessableName(post.manifestID);
+    const taken = await readObject(s.ctx, 'Service', guess);
+    if (!taken || ownedBy(taken, post.id)) return guess;
+    s.ctx.progress?.(`service name ${guess} is taken by ${taken.metadata?.annotations?.['sous.dev/deployment-id'] ?? 'another application'}; using ${own}`);
+    return own;
   }
 
-  private cronJobOps(apis: Apis, name: string): Ops<V1CronJob> {
-    const namespace = this.ns;
-    return {
-      read: () => apis.batch.readNamespacedCronJob({ name, namespace }),
-      create: (body) => apis.batch.createNamespacedCronJob({ namespace, body }),
-      replace: (body) => apis.batch.replaceNamespacedCronJob({ name, namespace, body }),
-    };
+  /** The registry's pull secret, applied when the registry needs credentials; its name, or undefined for anonymous pulls. */
+  private async applyPullSecret(s: Session, image: string): Promise<string | undefined> {
+    if (!this.ctx.pullCredentials) return undefined;
+    const registry = registryOf(image);
+    const cred = await this.ctx.pullCredentials(registry);
+    if (!cred) return undefined;
+    const secret = pullSecret(registry, cred, s.conn.namespace);
+    await applyObject(s.ctx, 'Secret', secret);
+    return secret.metadata!.name;
   }
 
-  /** Replaces the object when it exists (read first for its resourceVersion), creates it otherwise. */
-  private async upsert<T extends { metadata?: { resourceVersion?: string } }>(apis: Apis, what: string, body: T, exists: boolean, ops: Ops<T>): Promise<T> {
-    const replace = async () => {
-      const current = await this.call(apis, `read ${what}`, ops.read);
-      body.metadata = { ...body.metadata, resourceVersion: current.metadata?.resourceVersion };
-      return this.call(apis, `replace ${what}`, () => ops.replace(body));
-    };
-    if (exists) {
-      try {
-        return await replace();
-      } catch (e) {
-        if (!statusIs(e, 404)) throw e;
-      }
-    }
-    try {
-      return await this.call(apis, `create ${what}`, () => ops.create(body));
-    } catch (e) {
-      // Made by an earlier attempt that did not finish: take it over.
-      if (!statusIs(e, 409)) throw e;
-      return replace();
-    }
+  /** Deletes the Service and route a deployment had and no longer has. */
+  private async tidyCompanions(s: Session, before: LiveRef, service: string | undefined, route: { kind: Kind; name: string } | undefined): Promise<void> {
+    if (before.service && before.service !== service) await deleteObject(s.ctx, 'Service', before.service);
+    if (before.route && (before.route.kind !== route?.kind || before.route.name !== route?.name)) await deleteObject(s.ctx, before.route.kind, before.route.name);
   }
 
-  /** A Service keeps its cluster IP: a replace carries the one it has. */
-  private async upsertService(apis: Apis, body: V1Service): Promise<void> {
-    const name = body.metadata!.name!;
-    const namespace = this.ns;
-    let current: V1Service | undefined;
-    try {
-      current = await this.call(apis, `read service ${name}`, () => apis.core.readNamespacedService({ name, namespace }));
-    } catch (e) {
-      if (!statusIs(e, 404)) throw e;
-    }
-    if (!current) {
-      await this.call(apis, `create service ${name}`, () => apis.core.createNamespacedService({ namespace, body }));
-      return;
-    }
-    body.metadata!.resourceVersion = current.metadata?.resourceVersion;
-    body.spec = { ...body.spec, clusterIP: current.spec?.clusterIP, clusterIPs: current.spec?.clusterIPs };
-    await this.call(apis, `replace service ${name}`, () => apis.core.replaceNamespacedService({ name, namespace, body }));
-  }
-
-  private async deleteQuietly(apis: Apis, what: string, fn: () => Promise<unknown>): Promise<void> {
-    try {
-      await this.call(apis, `delete ${what}`, fn);
-    } catch (e) {
-      if (!statusIs(e, 404)) throw e;
-    }
-  }
-
-  private async remove(apis: Apis, prior: DeployState, workload: Workload, service: boolean): Promise<void> {
-    const name = (prior.ref?.name as string | undefined) ?? objectName(prior.manifestID, prior.id);
-    const namespace = this.ns;
-    const propagationPolicy = 'Background';
-    if (workload === 'Deployment') await this.deleteQuietly(apis, `deployment ${name}`, () => apis.apps.deleteNamespacedDeployment({ name, namespace, propagationPolicy }));
-    else await this.deleteQuietly(apis, `cronjob ${name}`, () => apis.batch.deleteNamespacedCronJob({ name, namespace, propagationPolicy }));
-    if (service) await this.deleteQuietly(apis, `service ${name}`, () => apis.core.deleteNamespacedService({ name, namespace }));
+  private async remove(s: Session, prior: DeployState, ref: LiveRef): Promise<void> {
+    const name = ref.name ?? objectName(prior.manifestID, prior.id);
+    await deleteObject(s.ctx, ref.workload ?? workloadOf(prior.kind), name);
+    await this.tidyCompanions(s, ref, undefined, undefined);
+    await deleteObject(s.ctx, 'ServiceAccount', name);
   }
 
   /** Reads the Deployment until its rollout of `generation` is complete, failed, or the time is up. */
-  private async waitRollout(apis: Apis, name: string, generation: number, opts: ApplyOptions, done: Done, ok: 'created' | 'updated', notOk: 'not created' | 'not updated'): Promise<ActionOutcome> {
+  private async waitRollout(s: Session, name: string, generation: number, opts: ApplyOptions, done: Done, ok: 'created' | 'updated', notOk: 'not created' | 'not updated'): Promise<ActionOutcome> {
     const deadline = Date.now() + opts.timeoutMs;
+    const ns = s.conn.namespace;
     let last = 'not read yet';
     for (;;) {
       let d: V1Deployment | undefined;
       try {
-        d = await this.call(apis, `read deployment ${name}`, () => apis.apps.readNamespacedDeployment({ name, namespace: this.ns }));
+        d = await s.ctx.call({ verb: 'get', resource: 'deployments.apps', name, namespace: ns }, () => s.apis.apps.readNamespacedDeployment({ name, namespace: ns }));
       } catch (e) {
         // A passing failure to read is not the rollout's; keep watching until the time is up.
         if (!(isSousError(e) && e.details?.retryable === true)) throw e;
@@ -219,13 +226,18 @@ export class KubernetesScheduler implements Scheduler {
       if (d) {
         const r = rolloutOf(d, generation);
         if (r.state === 'done') return done(ok, 'Active');
-        if (r.state === 'failed') return done(notOk, 'Failed', `${r.message} (deployment ${this.ns}/${name})`);
+        if (r.state === 'failed') return done(notOk, 'Failed', `${r.message} (deployment ${ns}/${name})`);
         last = r.message;
         opts.onProgress?.({ phase: 'waiting', message: r.message });
       }
       const left = deadline - Date.now();
-      if (left <= 0 || opts.signal?.aborted) return done('coming', 'Pending', `rollout of ${this.ns}/${name} not finished after ${duration(opts.timeoutMs)}: ${last}`);
+      if (left <= 0 || opts.signal?.aborted) return done('coming', 'Pending', `rollout of ${ns}/${name} not finished after ${duration(opts.timeoutMs)}: ${last}`);
       await sleep(Math.min(this.ctx.pollMs, left), opts.signal);
     }
   }
+}
+
+/** What an earlier read saw of a deployment's objects (DeployState.ref). */
+function refOf(s: DeployState | undefined): LiveRef {
+  return (s?.ref ?? {}) as LiveRef;
 }

@@ -90,6 +90,8 @@ export async function updateDeployment(sous: Sous, backend: StateBackend, opts: 
     spec.Version = artifact.Version;
     spec.Digest = artifact.Digest;
     spec.Image = artifact.Image;
+    if (artifact.Stack) spec.Stack = artifact.Stack;
+    else delete spec.Stack;
     m = await sous.hooks.updateManifest.promise(m, { manifestID: opts.id, cluster: opts.cluster, version: artifact.Version, digest: artifact.Digest, user: opts.user });
     return { change: { message: `Deploy ${manifestKey(opts.id)} ${artifact.Version} to ${opts.cluster}`, setManifests: [m] }, result: m };
   }, opts.user);

@@ -105,6 +105,15 @@ export interface DeploySpec {
    * A semver range: new versions matching it deploy themselves once ready.
    */
   AutoDeploy?: string;
+  /**
+   * The stack the image was built with (node, go, java, dockerfile), from the artifact index; schedulers harden the pods of stacks known to run as a non-root user with a read-only root.
+   */
+  Stack?: string;
+  /**
+   * Another controller (a Kubernetes HorizontalPodAutoscaler) sets the instance count: the scheduler leaves it to it, and NumInstances is only the count to plan with. Read by the kubernetes scheduler.
+   */
+  Autoscaled?: boolean;
+  Route?: Route;
 }
 /**
  * Resources for each instance, as strings (cpus "0.1", memory in MB "100", ports "1").
@@ -149,6 +158,40 @@ export interface Startup {
   CheckReadyURITimeout?: number;
   CheckReadyInterval?: number;
   CheckReadyRetries?: number;
+}
+/**
+ * How traffic from outside the cluster reaches an http-service: a Kubernetes Ingress, or a Gateway API HTTPRoute when a Gateway is named. Read by the kubernetes scheduler.
+ *
+ * This interface was referenced by `Manifest`'s JSON-Schema
+ * via the `definition` "Route".
+ */
+export interface Route {
+  /**
+   * Host names the route answers for.
+   *
+   * @minItems 1
+   */
+  Hosts: [string, ...string[]];
+  /**
+   * Path prefix (default /).
+   */
+  Path?: string;
+  /**
+   * Which PORTn the route sends traffic to (default 0).
+   */
+  PortIndex?: number;
+  /**
+   * The Gateway to attach an HTTPRoute to: name, or namespace/name.
+   */
+  Gateway?: string;
+  /**
+   * The Ingress class (ingressClassName); Ingress only.
+   */
+  Class?: string;
+  /**
+   * The Secret holding the TLS certificate for the hosts; Ingress only (a Gateway's listeners hold theirs).
+   */
+  TLSSecret?: string;
 }
 /**
  * This interface was referenced by `SousApi`'s JSON-Schema

@@ -45,6 +45,9 @@ export function canonicalDeploySpec(d: DeploySpec): DeploySpec {
   if (d.Image) out.Image = d.Image;
   if (d.AutoDeploy) out.AutoDeploy = d.AutoDeploy;
   if (d.SingularityRequestID) out.SingularityRequestID = d.SingularityRequestID;
+  if (d.Stack) out.Stack = d.Stack;
+  if (d.Autoscaled) out.Autoscaled = true;
+  if (d.Route) out.Route = { ...d.Route, Hosts: [...d.Route.Hosts] };
   return out;
 }
 

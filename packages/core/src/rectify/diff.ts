@@ -35,6 +35,8 @@ function deployDifferences(prior: DeploySpec, post: DeploySpec): string[] {
   if (norm(prior.Startup) !== norm(post.Startup)) out.push('startup');
   if (norm(prior.Args) !== norm(post.Args)) out.push('args');
   if (norm(prior.Metadata) !== norm(post.Metadata)) out.push('metadata');
+  if (norm(prior.Route) !== norm(post.Route)) out.push('route');
+  if (Boolean(prior.Autoscaled) !== Boolean(post.Autoscaled)) out.push(post.Autoscaled ? 'autoscaled' : 'no longer autoscaled');
   return out;
 }
 
@@ -59,7 +61,7 @@ export function intentHash(s: DeployState): string {
   const spec = s.spec;
   const h = crypto.createHash('sha256');
   h.update(
-    JSON.stringify([s.kind, s.owners, spec.Version ?? '', spec.Digest ?? '', resourcesOf(spec), norm(spec.Env), norm(spec.Volumes), norm(spec.Startup), norm(spec.Args), norm(spec.Metadata), spec.NumInstances ?? 0, spec.Schedule ?? '']),
+    JSON.stringify([s.kind, s.owners, spec.Version ?? '', spec.Digest ?? '', resourcesOf(spec), norm(spec.Env), norm(spec.Volumes), norm(spec.Startup), norm(spec.Args), norm(spec.Metadata), spec.NumInstances ?? 0, spec.Schedule ?? '', ...(spec.Route ? [norm(spec.Route)] : []), ...(spec.Autoscaled ? ['autoscaled'] : [])]),
   );
   return h.digest('hex').slice(0, 24);
 }
