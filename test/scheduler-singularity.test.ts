@@ -148,9 +148,12 @@ describe('Singularity scheduler (modelled exchanges)', () => {
       Volumes: [],
       Startup: { ConnectDelay: 60, Timeout: 10, ConnectInterval: 1, CheckReadyProtocol: 'HTTP', CheckReadyURIPath: '/health', CheckReadyFailureStatuses: [500, 503], CheckReadyURITimeout: 5, CheckReadyInterval: 1, CheckReadyRetries: 120 },
       Schedule: '',
-      Version: '0.0.51',
+      // The original's deploy metadata are the image's labels: the revision makes the version the GDM wrote.
+      Version: '0.0.51+618536ade78b9a30de9d0a67d34f9c03bad8ca84',
       Digest: `sha256:${'c'.repeat(64)}`,
+      Image: 'registry.example.com/github.com/acme/legacy',
     });
+    expect(legacy.unobserved).toEqual(['Metadata']);
     expect(states[1].spec).toMatchObject({ Schedule: '0 3 * * *', NumInstances: 1, Volumes: [{ Host: '/srv/report', Container: '/data', Mode: 'RW' }], Startup: { SkipCheck: true } });
 
     // The same application in the GDM (without cluster defaults to expand) plans nothing: Sous converges from Singularity's data.

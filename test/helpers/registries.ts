@@ -87,7 +87,7 @@ export function randomLayer(size: number): Buffer {
 }
 
 /** Pushes an image made of these layers (and a config naming them) through the API; tags it when asked. */
-export async function pushImage(registry: string, repository: string, layers: Buffer[], opts: { tag?: string; oci?: boolean } = {}): Promise<TestImage> {
+export async function pushImage(registry: string, repository: string, layers: Buffer[], opts: { tag?: string; oci?: boolean; labels?: Record<string, string> } = {}): Promise<TestImage> {
   const c = new RegistryClient(registry);
   const layerType = opts.oci ? MEDIA_TYPES.ociLayer : MEDIA_TYPES.dockerLayer;
   const descs: Descriptor[] = [];
@@ -96,7 +96,7 @@ export async function pushImage(registry: string, repository: string, layers: Bu
     if ((await c.headBlob(repository, d)) === undefined) await c.pushBlob(repository, d, l);
     descs.push({ mediaType: layerType, size: l.length, digest: d });
   }
-  const cfgBytes = Buffer.from(JSON.stringify({ architecture: 'amd64', os: 'linux', rootfs: { type: 'layers', diff_ids: descs.map((d) => d.digest) }, config: { Labels: { nonce: crypto.randomUUID() } } }));
+  const cfgBytes = Buffer.from(JSON.stringify({ architecture: 'amd64', os: 'linux', rootfs: { type: 'layers', diff_ids: descs.map((d) => d.digest) }, config: { Labels: { nonce: crypto.randomUUID(), ...opts.labels } } }));
   const config: Descriptor = { mediaType: opts.oci ? MEDIA_TYPES.ociConfig : MEDIA_TYPES.dockerConfig, size: cfgBytes.length, digest: digestOf(cfgBytes) };
   await c.pushBlob(repository, config.digest, cfgBytes);
   const mediaType = opts.oci ? MEDIA_TYPES.ociManifest : MEDIA_TYPES.dockerManifest;

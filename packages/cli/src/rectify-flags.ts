@@ -31,7 +31,9 @@ export function describePlan(plan: RectifyPlan): string {
   const lines: string[] = [];
   for (const a of plan.actions) lines.push(`${a.kind.padEnd(14)} ${a.deploymentID}: ${a.reason}`);
   for (const h of plan.held) lines.push(`${'held'.padEnd(14)} ${h.action.deploymentID}: failed ${h.failures} times (${h.lastError})`);
-  for (const e of plan.errors) lines.push(`${'error'.padEnd(14)} ${e.cluster ? `cluster ${e.cluster}: ` : ''}${e.message} [${e.code}]`);
+  for (const e of plan.errors) lines.push(`${'error'.padEnd(14)} ${e.cluster && !e.deploymentID ? `cluster ${e.cluster}: ` : ''}${e.message} [${e.code}]`);
+  const pins = plan.pins ?? [];
+  if (pins.length) lines.push(`${'pin'.padEnd(14)} ${pins.length} deployment(s) have a version but no digest in the GDM; found (${pins.filter((p) => p.from === 'running').length} running, ${pins.filter((p) => p.from === 'registry').length} from the registry); a rectify records them`);
   lines.push(`${plan.actions.filter((a) => a.kind !== 'report-removed').length} change(s), ${plan.unchanged.length} unchanged, ${plan.held.length} held (GDM ${plan.revision.slice(0, 12)})`);
   return lines.join('\n');
 }

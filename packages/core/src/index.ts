@@ -34,6 +34,7 @@ export * from './pipeline/stack-plugin';
 export * from './pipeline/build';
 export { checkoutRevision, sourceTreeId } from './pipeline/source';
 export * from './rectify/diff';
+export * from './rectify/pins';
 export * from './rectify/status';
 export * from './rectify/rectifier';
 export * from './deploy/update';

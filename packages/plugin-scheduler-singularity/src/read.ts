@@ -2,6 +2,9 @@ import { comparableJSON, formatManifestID, type DeploySpec, type DeployState, ty
 import type { DeployHistory, DeployResult, RequestParent, SingularityVolume } from './dto';
 import { healthcheckFor, kindOf, META, resourcesWire, sortedEnv, startupFrom, userMetadata, volumesWire } from './wire';
 
+/** The image label the original Sous copied into every deploy's metadata. */
+const LEGACY_REVISION = 'com.opentable.sous.revision';
+
 function fmt(n: number | undefined): string {
   return String(n ?? 0);
 }
@@ -70,6 +73,13 @@ export function stateFromSingularity(input: ReadInput): DeployState | undefined 
   if (deploy.arguments?.length) live.Args = [...deploy.arguments];
   const digest = digestOf(deploy.containerInfo?.docker?.image);
   if (digest) live.Digest = digest;
+  // A deploy the original Sous made: its metadata are the image's labels, so
+  // the revision it ran is there; it sent no GDM Metadata, and its images
+  // were named its own way, so the repository is kept as it runs.
+  const original = !md[META.intent] && !stored;
+  const revision = md[LEGACY_REVISION];
+  if (original && revision && live.Version && !live.Version.includes('+')) live.Version = `${live.Version}+${revision}`;
+  if (original && digest) live.Image = deploy.containerInfo!.docker!.image!.slice(0, -digest.length - 1);
 
   let spec = live;
   if (stored) {
@@ -98,5 +108,6 @@ export function stateFromSingularity(input: ReadInput): DeployState | undefined 
     ref: { requestId: request.id, deployId: deploy.id },
   };
   if (message) state.message = message;
+  if (original) state.unobserved = ['Metadata'];
   return state;
 }

@@ -34,3 +34,28 @@ export function isSemver(input: string): boolean {
     return false;
   }
 }
+
+/**
+ * Whether two versions name the same build: the same `M.m.p[-pre]`, and
+ * build metadata (the revision) that agrees where both carry it. The original
+ * Sous wrote `0.0.51+618536…` into the GDM while Singularity ran `0.0.51`
+ * labelled with revision `618536…`: one build. A short revision matches the
+ * full one it abbreviates. Versions that do not parse are compared as written.
+ */
+export function sameBuild(a: string, b: string): boolean {
+  if (a === b) return true;
+  const pa = splitBuild(a);
+  const pb = splitBuild(b);
+  if (!pa || !pb || pa.tag !== pb.tag) return false;
+  if (!pa.meta || !pb.meta) return true;
+  const [x, y] = pa.meta.length <= pb.meta.length ? [pa.meta, pb.meta] : [pb.meta, pa.meta];
+  return y.toLowerCase().startsWith(x.toLowerCase());
+}
+
+function splitBuild(v: string): { tag: string; meta: string } | undefined {
+  const raw = v.startsWith('v') || v.startsWith('V') ? v.slice(1) : v;
+  const plus = raw.indexOf('+');
+  const tag = plus < 0 ? raw : raw.slice(0, plus);
+  const sv = parse(tag, { loose: false });
+  return sv ? { tag: sv.version, meta: plus < 0 ? '' : raw.slice(plus + 1) } : undefined;
+}

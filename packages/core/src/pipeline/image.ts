@@ -1,5 +1,6 @@
 import { usageError } from '../errors';
 import { parseVersion } from '../model/version';
+import { parseImageReference } from '../registry/reference';
 import type { DeployState, SourceContext } from './types';
 
 /** The labels the original Sous put on every image, read back by deploys. */
@@ -49,7 +50,10 @@ export function pinnedImage(s: DeployState, registry: string | undefined, schedu
       hints: [`Set Registry on cluster ${s.cluster} in defs.yaml, registry in the Sous config, or ${scheduler.factory}({ registry })`],
     });
   }
-  return `${imageName(registry, s.manifestID.source.repo, s.manifestID.source.dir)}@${s.spec.Digest}`;
+  // A recorded image keeps its repository path (the original Sous named
+  // images its own way); Sous's own artifacts have the path imageName gives.
+  const base = s.spec.Image ? `${registry.replace(/\/+$/, '')}/${parseImageReference(s.spec.Image).repository}` : imageName(registry, s.manifestID.source.repo, s.manifestID.source.dir);
+  return `${base}@${s.spec.Digest}`;
 }
 
 function stamp(d: Date): string {

@@ -17,6 +17,13 @@ export const ADVISORIES = {
   ephemeralTag: 'ephemeral tag',
   bogusRevision: 'bogus revision',
   developerBuild: 'developer build',
+  // The original's others (lib/advisories.go): images it did not build from a tagged source.
+  supportContainer: 'support container',
+  buildImage: 'is a build image',
+  sourceWorkspaceLackedRepo: 'source workspace lacked repo',
+  revisionNotBuilt: 'requested revision not built',
+  /** An image registered with `sous artifact add` rather than built by Sous. */
+  addedArtifact: 'added artifact',
 } as const;
 export type Advisory = (typeof ADVISORIES)[keyof typeof ADVISORIES] | string;
 
@@ -200,6 +207,12 @@ export interface DeployState {
   ref?: Record<string, unknown>;
   /** Where the running instances answer (http://host:port/), when the scheduler knows. */
   endpoints?: string[];
+  /**
+   * Spec fields the scheduler cannot see for this deployment (a deploy the
+   * original Sous made never sent `Metadata`): the plan takes the intended
+   * value for them instead of calling them changed.
+   */
+  unobserved?: (keyof DeploySpec)[];
 }
 
 export type ActionKind = 'create' | 'update' | 'scale' | 'delete' | 'report-removed';
@@ -233,6 +246,8 @@ export interface PlanError {
   manifest?: string;
   /** That manifest's file in the state repository. */
   file?: string;
+  /** The one deployment concerned (a version whose image could not be found). */
+  deploymentID?: string;
 }
 
 export interface RectifyPlan {
@@ -249,6 +264,25 @@ export interface RectifyPlan {
   errors: PlanError[];
   /** The GDM revision the plan was made from. */
   revision: string;
+  /**
+   * Image digests the GDM lacks (a version the original Sous wrote), found for
+   * this pass; a rectify writes them into the GDM as one commit, a plan only
+   * says so. A deployment whose digest could not be found is in `errors`.
+   */
+  pins?: DigestPin[];
+}
+
+/** A digest found for a deployment whose GDM entry has a version but no digest. */
+export interface DigestPin {
+  deploymentID: string;
+  cluster: string;
+  manifestID: string;
+  version: string;
+  digest: string;
+  /** The repository the digest is in, when it is not the one Sous names the application's images by. */
+  image?: string;
+  /** `running`: the deploy of that very build already on the cluster; `registry`: the version tag, checked against the image's revision label. */
+  from: 'running' | 'registry';
 }
 
 export interface RectifyResult {

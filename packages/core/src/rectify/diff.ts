@@ -2,6 +2,7 @@ import * as crypto from 'node:crypto';
 import type { Deployment } from '../gdm/state';
 import { formatManifestID } from '../model/ids';
 import type { DeploySpec } from '../model/types';
+import { sameBuild } from '../model/version';
 import type { Action, DeployState, RectifyPlan } from '../pipeline/types';
 
 /** An intended deployment as the rectifier compares it. */
@@ -27,7 +28,7 @@ function resourcesOf(s: DeploySpec): string {
 /** The fields whose change needs a new deploy (the original's rule), each with a description. */
 function deployDifferences(prior: DeploySpec, post: DeploySpec): string[] {
   const out: string[] = [];
-  if ((prior.Version ?? '') !== (post.Version ?? '')) out.push(`version ${prior.Version || '(none)'} → ${post.Version || '(none)'}`);
+  if (!sameBuild(prior.Version ?? '', post.Version ?? '')) out.push(`version ${prior.Version || '(none)'} → ${post.Version || '(none)'}`);
   else if (post.Digest && prior.Digest && prior.Digest !== post.Digest) out.push(`image ${prior.Digest.slice(7, 19)} → ${post.Digest.slice(7, 19)}`);
   if (resourcesOf(prior) !== resourcesOf(post)) out.push('resources');
   if (norm(prior.Env) !== norm(post.Env)) out.push('env');
@@ -37,6 +38,32 @@ function deployDifferences(prior: DeploySpec, post: DeploySpec): string[] {
   if (norm(prior.Metadata) !== norm(post.Metadata)) out.push('metadata');
   if (norm(prior.Route) !== norm(post.Route)) out.push('route');
   if (Boolean(prior.Autoscaled) !== Boolean(post.Autoscaled)) out.push(post.Autoscaled ? 'autoscaled' : 'no longer autoscaled');
+  return out;
+}
+
+/**
+ * The running spec as the intended one is compared with: the intended
+ * version when both name the same build (`0.0.51` labelled with revision
+ * `618536…` is `0.0.51+618536…`), the intended value of every field the
+ * scheduler cannot see, and no digest when the GDM pins none (a version the
+ * original Sous wrote, the digest found separately). Allocates only when
+ * something is taken over.
+ */
+export function comparablePrior(prior: DeployState, post: DeployState): DeploySpec {
+  const p = prior.spec;
+  const q = post.spec;
+  const version = p.Version !== q.Version && sameBuild(p.Version ?? '', q.Version ?? '');
+  const digest = p.Digest !== undefined && q.Digest === undefined;
+  const image = p.Image !== undefined && q.Image === undefined;
+  if (!version && !digest && !image && !prior.unobserved?.length) return p;
+  const out: DeploySpec = { ...p };
+  if (version) out.Version = q.Version;
+  if (digest) delete out.Digest;
+  if (image) delete out.Image;
+  for (const k of prior.unobserved ?? []) {
+    if (q[k] === undefined) delete out[k];
+    else (out as Record<string, unknown>)[k] = q[k];
+  }
   return out;
 }
 
@@ -119,11 +146,12 @@ export function planActions(intended: DeployState[], actual: DeployState[], opts
       actions.push({ kind: 'create', deploymentID: post.id, cluster: post.cluster, reason: `new deployment of ${post.spec.Version} (${post.spec.NumInstances ?? 0} instance(s))`, post });
       continue;
     }
-    if (!forced && prior.status !== 'Failed' && prior.status !== 'Pending' && prior.kind === post.kind && deepEqual(prior.spec, post.spec) && sameOwners(prior.owners, post.owners)) {
+    const priorSpec = comparablePrior(prior, post);
+    if (!forced && prior.status !== 'Failed' && prior.status !== 'Pending' && prior.kind === post.kind && deepEqual(priorSpec, post.spec) && sameOwners(prior.owners, post.owners)) {
       unchanged.push(post.id);
       continue;
     }
-    const diffs = deployDifferences(prior.spec, post.spec);
+    const diffs = deployDifferences(priorSpec, post.spec);
     if (prior.status === 'Failed') diffs.push(`the current deploy failed${prior.message ? `: ${prior.message}` : ''}`);
     const requestDiffs: string[] = [];
     if (prior.kind !== post.kind) requestDiffs.push(`kind ${prior.kind} → ${post.kind}`);

@@ -4,11 +4,13 @@ import { toSousError, usageError } from '../errors';
 import type { Sous } from '../hooks/sous';
 import { intendedDeployments, type State } from '../gdm/state';
 import { formatManifestID, parseManifestID } from '../model/ids';
+import { clone } from '../model/manifest';
 import type { Cluster } from '../model/types';
 import type { StateBackend } from '../ops/backend';
 import { matchesDeployment, matchesManifest, type ResolvedFilters } from '../ops/filters';
-import type { Action, ActionOutcome, DeployState, Lease, Progress, RectifyPlan, RectifyResult, Scheduler } from '../pipeline/types';
+import type { Action, ActionOutcome, DeployState, DigestPin, Lease, Progress, RectifyPlan, RectifyResult, Scheduler } from '../pipeline/types';
 import { intendedState, intentHash, planActions } from './diff';
+import { resolvePins, withPins } from './pins';
 import { fileLease, StatusStore, type DeploymentStatus } from './status';
 import { backoff, limiter, sleep } from './util';
 import { emitEvent } from '../events/emit';
@@ -92,7 +94,7 @@ export class Rectifier {
     const [state, gdm] = await Promise.all([this.backend.read(), this.gdmIdentity]);
     const scopes = this.clusterScopes(state, filters, opts.clusters, gdm);
     const inScope = (d: DeployState) => matchesDeployment(filters, d.manifestID, d.cluster) && (!opts.clusters || opts.clusters.includes(d.cluster));
-    const intended = intendedDeployments(state).map(intendedState).filter(inScope);
+    let intended = intendedDeployments(state).map(intendedState).filter(inScope);
     const errors: RectifyPlan['errors'] = [];
     const read = new Set<string>();
     const actual: DeployState[] = [];
@@ -112,6 +114,10 @@ export class Rectifier {
         }
       }),
     );
+    // Versions the original Sous wrote carry no digest: find them before planning.
+    const pinning = await resolvePins(intended.filter((d) => read.has(d.cluster)), actual, { defs: state.defs, registry: this.sous.config.registry, concurrency: this.sous.config.rectify.concurrency });
+    intended = withPins(intended, pinning.pins);
+    const unresolved = new Set(pinning.errors.map((e) => e.deploymentID));
     const force = opts.force === true ? new Set(intended.map((d) => d.id)) : opts.force || undefined;
     // A manifest whose file does not read is unknown, never absent: what runs of it is left alone.
     const unreadable = state.flaws.filter((f) => f.manifest && matchesManifest(filters, parseManifestID(f.manifest)));
@@ -126,6 +132,9 @@ export class Rectifier {
     plan.errors.push(
       ...unreadable.map((f) => ({ manifest: f.manifest, file: f.path, code: 'MANIFEST_UNREADABLE', message: `manifest ${f.manifest} cannot be read, so its deployments are left as they are: ${f.message}` })),
     );
+    plan.errors.push(...pinning.errors);
+    if (unresolved.size) plan.actions = plan.actions.filter((a) => !unresolved.has(a.deploymentID));
+    if (pinning.pins.length) plan.pins = pinning.pins;
     await this.applyHolds(plan, force);
     plan = await this.sous.hooks.plan.promise(plan);
     return { plan, state, scopes, actual };
@@ -150,6 +159,41 @@ export class Rectifier {
     plan.actions = keep;
   }
 
+  /**
+   * Writes the digests found for versions without one into the GDM: one
+   * commit for the pass. A deployment changed meanwhile (another version, or
+   * a digest of its own) is left as it now is.
+   */
+  private async writePins(plan: RectifyPlan): Promise<void> {
+    const pins = plan.pins!;
+    const r = await this.backend.update((state) => {
+      const byManifest = new Map<string, DigestPin[]>();
+      for (const p of pins) byManifest.set(p.manifestID, [...(byManifest.get(p.manifestID) ?? []), p]);
+      const changed = [];
+      let n = 0;
+      for (const [key, list] of byManifest) {
+        const stored = state.manifests.get(key);
+        if (!stored) continue;
+        const m = clone(stored.manifest);
+        let touched = false;
+        for (const p of list) {
+          const spec = m.Deployments?.[p.cluster];
+          if (!spec || spec.Digest || spec.Version !== p.version) continue;
+          spec.Digest = p.digest;
+          if (p.image) spec.Image = p.image;
+          touched = true;
+          n++;
+        }
+        if (touched) changed.push(m);
+      }
+      if (!changed.length) return { result: 0 };
+      const from = pins.some((p) => p.from === 'registry') ? 'the running deploys and the registry' : 'the running deploys';
+      return { change: { message: `Pin the image digests of ${n} deployment(s) whose versions had none, found from ${from}`, setManifests: changed }, result: n };
+    }, this.sous.config.user);
+    this.sous.logger.info(`pinned ${r.result} image digest(s) in the GDM (${r.revision.slice(0, 12)})`);
+    if (r.changed) plan.revision = r.revision;
+  }
+
   private async takeLeases(scopes: ClusterScope[], holder: string, plan: RectifyPlan): Promise<void> {
     for (const s of scopes) {
       if (!s.scheduler || !plan.actions.some((a) => a.cluster === s.name)) continue;
@@ -166,6 +210,7 @@ export class Rectifier {
   async run(opts: RectifyOptions = {}): Promise<RectifyResult> {
     const started = Date.now();
     const { plan, scopes } = await this.plan(opts);
+    if (plan.pins?.length) await this.writePins(plan);
     const holder = opts.holder ?? `${os.hostname()}:${process.pid}`;
     await this.takeLeases(scopes, holder, plan);
     opts.observer?.plan?.(plan);
