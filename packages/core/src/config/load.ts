@@ -7,6 +7,7 @@ import { validateOrThrow } from '../schema';
 import { closest } from '../util/text';
 import type { SousConfig } from '../generated/sous-config';
 import type { SousPlugin } from '../hooks/plugin';
+import { isLegacyConfig, mapLegacyConfig } from './legacy';
 import type { ConfigEnv, ConfigSource, ResolvedConfig, UserConfig, UserConfigExport } from './types';
 
 export interface LoadConfigOptions {
@@ -36,8 +37,12 @@ export const ENV_VARS: Record<string, keyof SousConfig | 'user.name' | 'user.ema
   SOUS_LOG_LEVEL: 'logLevel',
   SOUS_SIGNING_KEY: 'signingKey',
   SOUS_STACK: 'stack',
+  // The original Sous's name for it.
+  SOUS_LOGGING_LEVEL: 'logLevel',
 };
 /** SOUS_* variables read elsewhere (not config settings), so they are not reported as unknown. */
+/** The original Sous's variables that have no counterpart here: not typos, so not "did you mean"-ed, but said once. */
+const LEGACY_ENV = new Set(['SOUS_SIBLING_URLS', 'SOUS_BUILD_STATE_DIR', 'SOUS_DATABASE_IS_PRIMARY', 'SOUS_POLL_INTERVAL_FOR_CLIENT', 'SOUS_SLACK_HOOK_URL', 'SOUS_SLACK_CHANNEL', 'SOUS_ADDITIONAL_SLACK_CHANNELS', 'SOUS_EXTRA_CONSOLE', 'SOUS_KAFKA_LOG_LEVEL', 'SOUS_KAFKA_TOPIC', 'SOUS_KAFKA_BROKERS', 'SOUS_GRAPHITE_SERVER', 'SOUS_PG_HOST', 'SOUS_PG_PORT', 'SOUS_PG_USER', 'SOUS_PG_PASSWORD', 'SOUS_PG_DBNAME', 'SOUS_PG_SSL']);
 const OTHER_ENV = new Set(['SOUS_DEBUG', 'SOUS_SIGNING_PASSPHRASE', 'SOUS_CONFIG', 'SOUS_JSON', 'SOUS_NO_COLOR', 'SOUS_TEST_DOCKER_HOST', 'SOUS_TEST_REGISTRY', 'SOUS_CACHE_DIR', 'SOUS_WEBHOOK_SECRET']);
 
 export const REPO_CONFIG_FILES = ['sous.config.ts', 'sous.config.js', 'sous.config.cjs', 'sous.config.json', 'sous.config.yaml', 'sous.config.yml', 'package.json'];
@@ -97,7 +102,8 @@ function loadJs(filepath: string, content: string): unknown {
   return evaluateCjs(filepath, content);
 }
 
-async function readConfigFile(file: string, env: ConfigEnv, packageKey = true): Promise<UserConfig | undefined> {
+/** `legacy`: the user/operator config, which may be the original Sous's (mapped, its leftovers warned about in `legacy`). */
+async function readConfigFile(file: string, env: ConfigEnv, packageKey = true, legacy?: string[]): Promise<UserConfig | undefined> {
   const { cosmiconfig } = await import('cosmiconfig');
   const explorer = cosmiconfig('sous', {
     loaders: { '.ts': loadTs, '.js': loadJs, '.cjs': loadJs },
@@ -117,10 +123,10 @@ async function readConfigFile(file: string, env: ConfigEnv, packageKey = true): 
     });
   }
   if (!result || result.isEmpty) return packageKey ? undefined : {};
-  return resolveExport(result.config as UserConfigExport, env, file);
+  return resolveExport(result.config as UserConfigExport, env, file, legacy);
 }
 
-async function resolveExport(exp: UserConfigExport, env: ConfigEnv, file: string): Promise<UserConfig> {
+async function resolveExport(exp: UserConfigExport, env: ConfigEnv, file: string, legacy?: string[]): Promise<UserConfig> {
   let value: unknown = exp;
   try {
     if (typeof value === 'function') value = await (value as (e: ConfigEnv) => unknown)(env);
@@ -135,7 +141,31 @@ async function resolveExport(exp: UserConfigExport, env: ConfigEnv, file: string
       hints: ['export default defineConfig({ ... })'],
     });
   }
+  if (legacy && isLegacyConfig(value as Record<string, unknown>)) {
+    const mapped = mapLegacyConfig(value as Record<string, unknown>, file);
+    for (const w of mapped.warnings) if (firstTime(w, env.env)) legacy.push(w);
+    value = mapped.config;
+  }
   return checkUserConfig(value as UserConfig, file);
+}
+
+/**
+ * Whether a warning about the original's config is new: said once, then
+ * remembered (a marker per warning text under the cache directory) until
+ * the file changes what it says.
+ */
+function firstTime(warning: string, env: Record<string, string | undefined>): boolean {
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  const crypto = require('node:crypto') as typeof import('node:crypto');
+  const marker = path.join(cacheHome(env), 'warned', crypto.createHash('sha256').update(warning).digest('hex').slice(0, 24));
+  if (fs.existsSync(marker)) return false;
+  try {
+    fs.mkdirSync(path.dirname(marker), { recursive: true });
+    fs.writeFileSync(marker, `${warning}\n`);
+  } catch {
+    // A read-only cache: warn every time rather than never.
+  }
+  return true;
 }
 
 /** Validates one config document against schemas/sous-config.schema.json and checks its plugins. */
@@ -214,9 +244,19 @@ function gitUser(cwd: string): { name?: string; email?: string } {
 
 function envConfig(env: Record<string, string | undefined>, warnings: string[]): UserConfig {
   const out: Record<string, unknown> = {};
+  const legacy: string[] = [];
   for (const [k, v] of Object.entries(env)) {
     if (!k.startsWith('SOUS_') || v === undefined) continue;
     const target = ENV_VARS[k];
+    if (LEGACY_ENV.has(k)) {
+      if (v !== '') legacy.push(k);
+      continue;
+    }
+    if (target === 'logLevel' && k === 'SOUS_LOGGING_LEVEL') {
+      const level = v.toLowerCase() === 'extra1' || v.toLowerCase() === 'extradebug1' ? 'debug' : v.toLowerCase();
+      if (v !== '') out.logLevel = level;
+      continue;
+    }
     if (!target) {
       if (!OTHER_ENV.has(k)) {
         const near = closest(k, [...Object.keys(ENV_VARS), ...OTHER_ENV]);
@@ -232,6 +272,7 @@ function envConfig(env: Record<string, string | undefined>, warnings: string[]):
       out[target] = v;
     }
   }
+  if (legacy.length) warnings.push(`the original Sous's ${legacy.sort().join(', ')} ${legacy.length > 1 ? 'are' : 'is'} not used here (see docs/migrating-from-go-sous.md)`);
   return validateOrThrow<UserConfig>('sous-config', out, 'CONFIG_INVALID', { file: 'environment (SOUS_*)' });
 }
 
@@ -284,12 +325,12 @@ export async function loadConfig(opts: LoadConfigOptions = {}): Promise<Resolved
     if (!fs.existsSync(p)) {
       throw usageError('CONFIG_NOT_FOUND', `config file ${p} does not exist`, { file: p, hints: ['Check the path given to --config (or SOUS_CONFIG)'] });
     }
-    layers.push({ source: 'user', config: (await readConfigFile(p, cenv, false)) ?? {} });
+    layers.push({ source: 'user', config: (await readConfigFile(p, cenv, false, warnings)) ?? {} });
     files.user = p;
   } else {
     const userFile = findUserConfig(env);
     if (userFile) {
-      const c = await readConfigFile(userFile, cenv, false);
+      const c = await readConfigFile(userFile, cenv, false, warnings);
       if (c) layers.push({ source: 'user', config: c });
       files.user = userFile;
     }
