@@ -1,5 +1,5 @@
 import { Command, Flags, Errors, Interfaces } from '@oclif/core';
-import type { PlanError, ResolvedConfig, SousError, StateBackend, User, SourceContext, ManifestID, Logger } from '@sous/core';
+import type { LoadConfigOptions, PlanError, ResolvedConfig, SousError, StateBackend, User, SourceContext, ManifestID, Logger } from '@sous/core';
 
 export type SousFlags<T extends typeof Command> = Interfaces.InferredFlags<(typeof SousCommand)['baseFlags'] & T['flags']>;
 
@@ -58,10 +58,13 @@ export abstract class SousCommand extends Command {
     return parsed;
   }
 
+  /** Settings a command's own flags give (they win over every other layer), set before config_() is first called. */
+  protected configFlags: LoadConfigOptions['flags'] = {};
+
   protected async config_(): Promise<ResolvedConfig> {
     if (this.cfg) return this.cfg;
     const { loadConfig } = await import('@sous/core');
-    this.cfg = await loadConfig({ configFile: this.globalFlags.config, command: this.id ?? '', repoConfig: this.readsRepoConfig });
+    this.cfg = await loadConfig({ configFile: this.globalFlags.config, command: this.id ?? '', repoConfig: this.readsRepoConfig, flags: this.configFlags });
     for (const w of this.cfg.warnings) this.logger().warn(w);
     return this.cfg;
   }

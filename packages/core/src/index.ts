@@ -6,6 +6,7 @@ export * from './config/types';
 export * from './config/define';
 export { configValue, setConfigValue, settingOf, userConfigTarget, SETTABLE } from './config/edit';
 export { isLegacyConfig, mapLegacyConfig, LEGACY_KEYS, type LegacyKey } from './config/legacy';
+export type { LoadConfigOptions } from './config/load';
 export { loadConfig, checkUserConfig, findRepoConfig, findUserConfig, configHome, dataHome, cacheHome, ENV_VARS } from './config/load';
 export * from './model/ids';
 export * from './model/version';

@@ -12,6 +12,7 @@ import { deployRoutes } from './routes/deploy';
 import { hookRoutes } from './routes/hooks';
 import { infoRoutes } from './routes/info';
 import { stateRoutes } from './routes/state';
+import { legacyApi, routeLegacy, type LegacyOptions } from './legacy';
 
 export interface ServerOptions {
   config: ResolvedConfig;
@@ -32,6 +33,8 @@ export interface ServerOptions {
   cacheTtlMs?: number;
   /** Tag builds: overrides of the config's tagBuilds and webhookSecret. */
   builds?: Partial<TagBuildsOptions>;
+  /** Also serve the original Sous's API (`--legacy-api`), to the networks it trusts. */
+  legacy?: LegacyOptions;
 }
 
 export interface SousServer {
@@ -86,6 +89,7 @@ export async function createServer(opts: ServerOptions): Promise<SousServer> {
   });
   app.setNotFoundHandler(async (req, reply) => sendError(reply, toError({ statusCode: 404, message: `no route ${req.method} ${req.url.split('?')[0]}` })).code(404));
 
+  if (opts.legacy) routeLegacy(app, await legacyApi(ctx, opts.legacy));
   stateRoutes(app, ctx);
   deployRoutes(app, ctx);
   infoRoutes(app, ctx);

@@ -44,6 +44,8 @@ export interface AuditEntry {
   status: number;
   revision?: string;
   detail?: string;
+  /** A request through the original's API (`--legacy-api`): who it names is only what its headers said. */
+  legacy?: boolean;
 }
 
 /**
@@ -98,7 +100,7 @@ export class StateCache {
 export function auditLog(file: string): (e: AuditEntry) => Promise<void> {
   return async (e) => {
     await fsp.mkdir(path.dirname(file), { recursive: true });
-    const line = JSON.stringify({ time: new Date().toISOString(), who: { name: e.who.name, email: e.who.email, token: e.who.id, scope: e.who.scope }, method: e.method, path: e.path, status: e.status, revision: e.revision, detail: e.detail });
+    const line = JSON.stringify({ time: new Date().toISOString(), who: { name: e.who.name, email: e.who.email, token: e.who.id, scope: e.who.scope }, method: e.method, path: e.path, status: e.status, revision: e.revision, detail: e.detail, ...(e.legacy ? { legacy: true } : {}) });
     await fsp.appendFile(file, line + '\n');
   };
 }

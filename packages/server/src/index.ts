@@ -4,3 +4,4 @@ export { TokenStore, tokensFileFor, SCOPES, allows, type Scope, type Principal, 
 export { Autoresolver, type QueueItem } from './autoresolver';
 export { renderStatusPage } from './status-page';
 export { TagBuilds, WebhookRefusal, type TagBuildsOptions, type BuildJob, type JobState, type AutoDeployOutcome } from './builds';
+export { TrustedNetworks, legacyApi, LEGACY_PATHS, type LegacyOptions } from './legacy';
