@@ -25,6 +25,8 @@ export abstract class SousCommand extends Command {
     config: Flags.string({ description: 'user/operator config file (default: $XDG_CONFIG_HOME/sous/config.yaml)', helpGroup: 'GLOBAL' }),
     debug: Flags.boolean({ description: 'show debug logs and stack traces', helpGroup: 'GLOBAL' }),
     verbose: Flags.boolean({ char: 'v', description: 'more output', helpGroup: 'GLOBAL' }),
+    quiet: Flags.boolean({ description: 'only errors on stderr (the original\'s -q)', helpGroup: 'GLOBAL' }),
+    silent: Flags.boolean({ description: 'nothing on stderr but a failure (the original\'s -s)', helpGroup: 'GLOBAL' }),
   };
 
   /** Whether this command reads the repository's sous.config.* (build-side commands do). */
@@ -34,7 +36,7 @@ export abstract class SousCommand extends Command {
   private backendInstance?: StateBackend;
   private loggerInstance?: Logger;
   private sourceCtx?: SourceContext | null;
-  protected globalFlags: { config?: string; debug?: boolean; verbose?: boolean } = {};
+  protected globalFlags: { config?: string; debug?: boolean; verbose?: boolean; quiet?: boolean; silent?: boolean } = {};
 
   protected async parseFlags<T extends typeof Command>(cmd: T): Promise<Interfaces.ParserOutput<SousFlags<T>, Interfaces.InferredArgs<T['args']>>> {
     let parsed: Interfaces.ParserOutput<SousFlags<T>, Interfaces.InferredArgs<T['args']>>;
@@ -53,8 +55,8 @@ export abstract class SousCommand extends Command {
       }
       throw usageError(parseErrorCode(err as Error), cleanOclifMessage((err as Error).message), { hints: [`See: sous ${(this.id ?? '').replace(/:/g, ' ')} --help`], cause: err });
     }
-    const f = parsed.flags as { config?: string; debug?: boolean; verbose?: boolean };
-    this.globalFlags = { config: f.config, debug: f.debug, verbose: f.verbose };
+    const f = parsed.flags as { config?: string; debug?: boolean; verbose?: boolean; quiet?: boolean; silent?: boolean };
+    this.globalFlags = { config: f.config, debug: f.debug, verbose: f.verbose, quiet: f.quiet, silent: f.silent };
     return parsed;
   }
 
@@ -75,7 +77,8 @@ export abstract class SousCommand extends Command {
       const { createLogger, levelFor, markSecretsIn } = require('@sous/core') as typeof import('@sous/core');
       const configured = this.cfg && this.cfg.origins.logLevel !== 'default' ? this.cfg.logLevel : undefined;
       if (this.cfg) markSecretsIn(this.cfg);
-      this.loggerInstance = createLogger({ level: levelFor(this.globalFlags, configured ?? 'warn') });
+      const quiet = this.globalFlags.silent ? 'silent' : this.globalFlags.quiet ? 'error' : undefined;
+      this.loggerInstance = createLogger({ level: levelFor(this.globalFlags, quiet ?? configured ?? 'warn') });
     }
     return this.loggerInstance;
   }

@@ -12,3 +12,19 @@ export const durationFlag = Flags.custom<number>({
 });
 
 export const tagFlag = Flags.string({ char: 't', description: 'the version to deploy (a semver tag that was built)', required: true });
+
+/** The original's dry runs. */
+export const DRY_RUNS = ['none', 'scheduler', 'registry', 'both'] as const;
+
+/**
+ * `--dry-run[=none|scheduler|registry|both]`, the original's values: `scheduler`
+ * asks nothing of the schedulers (rectify shows the plan; deploy writes the
+ * GDM and deploys nothing); `registry` changes nothing here, since deploys
+ * and rectifies only read registries; `both` is `scheduler`. A bare
+ * `--dry-run` is `both`.
+ */
+export const dryRunFlag = Flags.string({ description: 'none, scheduler (ask nothing of the schedulers), registry (nothing is written to registries: always so) or both; bare --dry-run is both', options: [...DRY_RUNS] });
+
+export function schedulerDryRun(v: string | undefined): boolean {
+  return v === 'scheduler' || v === 'both';
+}

@@ -1,6 +1,6 @@
 import { Flags } from '@oclif/core';
 import { SousCommand, clusterFlag, filterFlags } from '../base';
-import { durationFlag, tagFlag } from '../flags';
+import { dryRunFlag, durationFlag, schedulerDryRun, tagFlag } from '../flags';
 import { createSous } from '../sous';
 import { taskList } from '../ui/tasks';
 
@@ -12,11 +12,14 @@ export default class Deploy extends SousCommand {
     '<%= config.bin %> deploy -cluster prod -tag 1.2.0 --timeout 5m',
     '<%= config.bin %> deploy --cluster prod --tag 1.2.0 --no-wait',
     '<%= config.bin %> deploy --cluster prod --tag 1.2.0 --force   # redeploy the same version',
+    '<%= config.bin %> deploy -cluster prod -tag 1.2.0 -wait-stable=false',
+    '<%= config.bin %> deploy -cluster prod -tag 1.2.0 -dry-run scheduler   # write the GDM, deploy nothing',
   ];
   static flags = {
     cluster: { ...clusterFlag, required: true } as typeof clusterFlag,
     tag: tagFlag,
-    wait: Flags.boolean({ description: 'wait for the outcome (--no-wait only updates the GDM)', default: true, allowNo: true }),
+    wait: Flags.boolean({ description: 'wait for the outcome (--no-wait only updates the GDM); the original\'s -wait-stable[=false]', default: true, allowNo: true, aliases: ['wait-stable'] }),
+    'dry-run': dryRunFlag,
     timeout: durationFlag({ description: 'how long to wait for the deployment to become ready (e.g. 90s, 5m)' }),
     force: Flags.boolean({ description: 'redeploy even if this version already runs, and release a held change' }),
     ...filterFlags,
@@ -24,6 +27,8 @@ export default class Deploy extends SousCommand {
 
   async run() {
     const { flags } = await this.parseFlags(Deploy);
+    // Nothing asked of the scheduler: the GDM is written, the rectifier not run.
+    if (schedulerDryRun(flags['dry-run'])) flags.wait = false;
     const { deploy, statusDirFor, remoteDeploy } = await import('@sous/core');
     const config = await this.config_();
     const server = await this.serverClient();

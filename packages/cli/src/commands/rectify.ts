@@ -1,6 +1,6 @@
 import { Flags } from '@oclif/core';
 import { SousCommand } from '../base';
-import { durationFlag } from '../flags';
+import { dryRunFlag, durationFlag, schedulerDryRun } from '../flags';
 import { checkScope, describePlan, localRectifier, scopeFlags } from '../rectify-flags';
 
 export default class Rectify extends SousCommand {
@@ -11,13 +11,14 @@ export default class Rectify extends SousCommand {
     '<%= config.bin %> rectify -repo github.com/acme/shop -cluster prod',
     '<%= config.bin %> rectify --all --watch --resync 60s',
     '<%= config.bin %> rectify --all --dry-run',
+    '<%= config.bin %> rectify -all -dry-run=scheduler',
   ];
   static flags = {
     ...scopeFlags,
     force: Flags.boolean({ description: 'redeploy everything in scope, and release held changes' }),
     watch: Flags.boolean({ description: 'keep rectifying on every GDM change and on the resync interval' }),
     resync: durationFlag({ description: 'with --watch: a full pass at least this often (default 60s)' }),
-    'dry-run': Flags.boolean({ description: 'show the plan, change nothing (same as sous plan)' }),
+    'dry-run': dryRunFlag,
   };
 
   async run() {
@@ -31,7 +32,7 @@ export default class Rectify extends SousCommand {
       throw core.usageError('WATCH_WITH_SERVER', 'with a Sous server configured, the server rectifies continuously (sous server --autoresolver)', { hints: ['Run sous rectify without --watch to ask the servers for a pass now'] });
     }
     const local = server ? undefined : localRectifier(config, this.logger(), await this.backend());
-    if (flags['dry-run']) {
+    if (schedulerDryRun(flags['dry-run'])) {
       const { plan } = local ? await local.plan({ filters, prune: flags.prune, force: flags.force }) : await core.remotePlan(server!, filters, { prune: flags.prune });
       this.log(describePlan(plan));
       return this.incomplete({ plan }, 'PLAN_INCOMPLETE', 'the plan', plan.errors);
