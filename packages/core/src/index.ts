@@ -26,6 +26,7 @@ export * from './ops/filters';
 export * from './ops/manifests';
 export * from './ops/clusters';
 export * from './ops/query';
+export * from './ops/artifacts';
 export * from './util/text';
 export * from './util/async';
 export * from './util/json';

@@ -76,6 +76,8 @@ export interface StateChange {
   deleteManifests?: ManifestID[];
   artifacts?: ArtifactRecord[];
   servers?: Record<string, string>;
+  /** Write defs and manifests whole, in the canonical form, rather than merged into the files as they are (`sous plumbing normalizegdm`). */
+  rewrite?: boolean;
 }
 
 /**
@@ -191,14 +193,14 @@ export class Gdm {
   }
 
   /** The file change that stores `manifest` (validated, in the original's layout and spelling). */
-  manifestChange(state: State, manifest: Manifest): FileChange {
+  manifestChange(state: State, manifest: Manifest, rewrite = false): FileChange {
     const m = validateManifest(clone(manifest));
     checkClustersKnown(m, state.defs.Clusters ?? {});
     const id = manifestIDOf(m);
     const p = manifestPath(id);
     const existing = state.manifests.get(manifestKey(id));
     const canonical = canonicalManifest(m);
-    const content = existing ? renderYamlUpdate(existing.text, canonical, MANIFEST_RECORDS) : renderYaml(canonical);
+    const content = existing && !rewrite ? renderYamlUpdate(existing.text, canonical, MANIFEST_RECORDS) : renderYaml(canonical);
     return { path: p, content };
   }
 
@@ -206,17 +208,17 @@ export class Gdm {
     return { path: manifestPath(id), content: null };
   }
 
-  defsChange(state: State, defs: Defs): FileChange {
+  defsChange(state: State, defs: Defs, rewrite = false): FileChange {
     const d = canonicalDefs(validateDefs(clone(defs)));
-    return { path: DEFS_PATH, content: state.defsText ? renderYamlUpdate(state.defsText, d, DEFS_RECORDS) : renderYaml(d) };
+    return { path: DEFS_PATH, content: state.defsText && !rewrite ? renderYamlUpdate(state.defsText, d, DEFS_RECORDS) : renderYaml(d) };
   }
 
   /** Turns a model-level change into the files that store it. */
   filesFor(state: State, change: StateChange): FileChange[] {
     const files: FileChange[] = [];
-    if (change.defs) files.push(this.defsChange(state, change.defs));
+    if (change.defs) files.push(this.defsChange(state, change.defs, change.rewrite));
     const stateForManifests = change.defs ? { ...state, defs: canonicalDefs(validateDefs(clone(change.defs))) } : state;
-    for (const m of change.setManifests ?? []) files.push(this.manifestChange(stateForManifests, m));
+    for (const m of change.setManifests ?? []) files.push(this.manifestChange(stateForManifests, m, change.rewrite));
     for (const id of change.deleteManifests ?? []) {
       if (!state.manifests.has(manifestKey(id))) throw usageError('MANIFEST_NOT_FOUND', `no manifest ${manifestKey(id)} in the GDM`, { hints: ['List them with: sous query gdm'] });
       files.push(this.manifestDeletion(id));

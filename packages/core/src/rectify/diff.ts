@@ -25,6 +25,11 @@ function resourcesOf(s: DeploySpec): string {
   return norm(Object.fromEntries(Object.entries(r).map(([k, v]) => [k, String(Number(v))])));
 }
 
+/** A skipped readiness check is skipped whatever else the Startup says (a cluster's defaults, say). */
+function startupKey(s: DeploySpec): string {
+  return s.Startup?.SkipCheck ? 'skip' : norm(s.Startup);
+}
+
 /** The fields whose change needs a new deploy (the original's rule), each with a description. */
 function deployDifferences(prior: DeploySpec, post: DeploySpec): string[] {
   const out: string[] = [];
@@ -33,7 +38,7 @@ function deployDifferences(prior: DeploySpec, post: DeploySpec): string[] {
   if (resourcesOf(prior) !== resourcesOf(post)) out.push('resources');
   if (norm(prior.Env) !== norm(post.Env)) out.push('env');
   if (norm(prior.Volumes) !== norm(post.Volumes)) out.push('volumes');
-  if (norm(prior.Startup) !== norm(post.Startup)) out.push('startup');
+  if (startupKey(prior) !== startupKey(post)) out.push('startup');
   if (norm(prior.Args) !== norm(post.Args)) out.push('args');
   if (norm(prior.Metadata) !== norm(post.Metadata)) out.push('metadata');
   if (norm(prior.Route) !== norm(post.Route)) out.push('route');
