@@ -152,11 +152,12 @@ export abstract class SousCommand extends Command {
   protected async incomplete<T extends object>(doc: T, code: string, what: string, errors: readonly PlanError[]): Promise<T> {
     if (!errors.length) return doc;
     const { failure } = await import('@sous/core');
-    const parts = errors.map((e) => (e.manifest ? `manifest ${e.manifest} (${e.file ?? ''}: ${e.code})` : `cluster ${e.cluster} (${e.code})`));
+    const parts = errors.map((e) => (e.manifest ? `manifest ${e.manifest} (${e.file ?? ''}: ${e.code})` : e.deploymentID ? `the image of deployment ${e.deploymentID} (${e.code})` : `cluster ${e.cluster} (${e.code})`));
     const hints: string[] = [];
     if (errors.some((e) => e.manifest)) hints.push('Fix the manifest file in the state repository (or replace it with sous manifest set); until then its deployments are left as they are');
     if (errors.some((e) => e.code === 'UNKNOWN_CLUSTER_KIND')) hints.push("Add the plugin for the cluster's kind to the config's plugins, or correct the kind: sous cluster add --name NAME --kind KIND --replace");
-    if (errors.some((e) => e.cluster && e.code !== 'UNKNOWN_CLUSTER_KIND')) hints.push('Check that the cluster answers (its BaseURL in sous cluster list), then run the command again');
+    if (errors.some((e) => e.deploymentID)) hints.push("Push the image of that version (or sous artifact add it), or ask for a version whose image exists; the other deployments were planned as usual");
+    if (errors.some((e) => e.cluster && !e.deploymentID && e.code !== 'UNKNOWN_CLUSTER_KIND')) hints.push('Check that the cluster answers (its BaseURL in sous cluster list), then run the command again');
     const e = failure(code, `${what} is incomplete: ${parts.join(', ')} could not be seen`, { hints, details: { errors } });
     process.exitCode = e.exit;
     if (this.jsonEnabled()) return { ...doc, error: e.toJSON() };

@@ -26,6 +26,14 @@ export interface LegacyOptions {
 
 const STATUS = { Pending: 1, Active: 2, Failed: 3 } as const;
 
+/** DeploySpec fields Sous has and the original does not send; the pinned image only while the version stays. */
+const SOUS_ONLY = ['AutoDeploy', 'Args', 'Stack', 'Autoscaled', 'Route'] as const;
+function sousOnly(spec: DeploySpec, sameVersion: boolean): Partial<DeploySpec> {
+  const out: Record<string, unknown> = {};
+  for (const k of [...SOUS_ONLY, ...(sameVersion ? (['Digest', 'Image'] as const) : [])]) if ((spec as Record<string, unknown>)[k] !== undefined) out[k] = (spec as Record<string, unknown>)[k];
+  return out as Partial<DeploySpec>;
+}
+
 function principal(req: FastifyRequest): Principal {
   const name = header(req, 'sous-user-name') || 'unknown';
   const email = header(req, 'sous-user-email') || '';
@@ -125,11 +133,11 @@ export async function legacyApi(ctx: ServerContext, opts: LegacyOptions): Promis
       const incoming = fromGoManifest(body, errors);
       if (errors.length) throw new LegacyRefusal(400, `Invalid manifest: ${errors.join('; ')}`);
       if (formatManifestID(manifestIDOf(incoming)) !== formatManifestID(id)) throw new LegacyRefusal(400, `Invalid manifest: its Source and Flavor name ${formatManifestID(manifestIDOf(incoming))}, not ${formatManifestID(id)}`);
-      // Keep what the original does not know of (Digest, Image, AutoDeploy, Args) where the version stays.
+      // Keep what the original does not know of where the version stays (the digest belongs to the version).
       const prior = s.manifests.get(manifestKey(id))?.manifest;
       for (const [c, spec] of Object.entries(incoming.Deployments ?? {})) {
         const old = prior?.Deployments?.[c];
-        if (old && old.Version === spec.Version) for (const k of ['Digest', 'Image', 'AutoDeploy', 'Args'] as const) if (old[k] !== undefined) (spec as Record<string, unknown>)[k] = old[k];
+        if (old) Object.assign(spec, sousOnly(old, old.Version === spec.Version));
       }
       const m = validateManifest(incoming, `PUT /manifest ${formatManifestID(id)}`);
       checkClustersKnown(m, s.defs.Clusters ?? {});
@@ -181,7 +189,7 @@ export async function legacyApi(ctx: ServerContext, opts: LegacyOptions): Promis
       const r = await ctx.gdm.update((s) => {
         const m = structuredClone(s.manifests.get(key)!.manifest);
         const spec = m.Deployments![cluster];
-        m.Deployments![cluster] = { ...others, ...(spec.Digest ? { Digest: spec.Digest } : {}), ...(spec.Image ? { Image: spec.Image } : {}), ...(spec.AutoDeploy ? { AutoDeploy: spec.AutoDeploy } : {}), ...(spec.Args ? { Args: spec.Args } : {}) };
+        m.Deployments![cluster] = { ...others, ...sousOnly(spec, true) };
         return { change: { message: `Set ${did} (legacy API)`, setManifests: [validateManifest(m, `PUT /single-deployment ${did}`)] }, result: undefined };
       }, user);
       revision = r.revision;
