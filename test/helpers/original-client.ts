@@ -124,6 +124,8 @@ const DeployState: GoType = { struct: { ...(Deployment as { struct: Record<strin
 const DiffResolution: GoType = { struct: { ...DeploymentID, Desc: S, Error: ErrorWrapper, DeployState: { ptr: DeployState }, SchedulerURL: S } };
 /** dto.R11nResponse. */
 export const R11nResponse: GoType = { struct: { QueuePosition: I, Resolution: { ptr: DiffResolution } } };
+/** lib/state.go Defs. */
+export const Defs: GoType = { struct: { DockerRepo: S, Clusters: { map: { ptr: Cluster } }, EnvVars: { list: 'any' }, Resources: { list: 'any' }, Metadata: { list: 'any' } } };
 /** server/data.go ServerListData. */
 export const ServerListData: GoType = { struct: { Servers: { list: { struct: { ClusterName: S, URL: S } } } } };
 const ResolveStatus: GoType = { struct: { Started: S, Finished: S, Phase: S, Intended: { list: { ptr: Deployment } }, Log: { list: DiffResolution }, Errs: { struct: { Causes: { list: { struct: { Type: S, String: S } } } } } } };

@@ -9,7 +9,7 @@ import * as path from 'node:path';
 import { makeSousEnv, requireBuilt, sousSync, type SousEnv } from '../helpers/sous';
 import { api, realArtifact, startServer, type RunningServer } from '../helpers/server';
 import { commitCount, git, tempDir } from '../helpers/state-repo';
-import { GDMWrapper, goDecodeProblems, Manifest, OriginalClient, R11nResponse, ServerListData, SingleDeploymentBody, StatusData } from '../helpers/original-client';
+import { Defs, GDMWrapper, goDecodeProblems, Manifest, OriginalClient, R11nResponse, ServerListData, SingleDeploymentBody, StatusData } from '../helpers/original-client';
 
 const USER = { name: 'Jenkins CI', email: 'ci@acme.example' };
 const SHOP = { flavor: '', offset: '', repo: 'github.com/acme/shop' };
@@ -110,6 +110,32 @@ describe('the original CLI against sous server --legacy-api', () => {
     expect((again.body.Deployment as { Version: string }).Version).toBe('1.0.0');
   });
 
+  it('takes `sous update` as the original client does it: GET /defs and /gdm, PUT /defs unchanged, PUT /gdm with one version changed', async () => {
+    await api(srv.url, srv.tokens.deploy, 'PUT', '/artifact?repo=github.com/acme/shop&version=1.1.0', { body: await realArtifact('github.com/acme/shop', '1.1.0'), headers: { 'if-none-match': '*' } });
+    const defs = await client.retrieve('./defs');
+    expect(goDecodeProblems(Defs, defs.body)).toEqual([]);
+    const gdm = await client.retrieve('./gdm');
+    expect(goDecodeProblems(GDMWrapper, gdm.body)).toEqual([]);
+    const defsBack = JSON.parse(JSON.stringify(defs.body));
+    delete defsBack[defs.etag];
+    expect((await client.update(defs, './defs', undefined, defsBack, Defs)).status).toBe(200);
+    const changed = JSON.parse(JSON.stringify(gdm.body)) as { Deployments: { SourceID: { Version: string } }[] };
+    delete (changed as Record<string, unknown>)[gdm.etag];
+    changed.Deployments[0].SourceID.Version = '1.1.0';
+    const put = await client.update(gdm, './gdm', undefined, changed, GDMWrapper);
+    expect([put.status, put.text]).toEqual([204, '']);
+    expect(fs.readFileSync(path.join(e.state, 'manifests/github.com/acme/shop.yaml'), 'utf8')).toContain('Version: 1.1.0');
+    expect(auditLines(e).at(-1)).toMatchObject({ method: 'PUT', path: '/gdm', status: 204, legacy: true, detail: 'mem:github.com/acme/shop → 1.1.0' });
+    // A change the legacy PUT /gdm does not carry out is refused whole.
+    const again = await client.retrieve('./gdm');
+    const env = JSON.parse(JSON.stringify(again.body)) as { Deployments: { Env: Record<string, string> | null }[] };
+    delete (env as Record<string, unknown>)[again.etag];
+    env.Deployments[0].Env = { X: '1' };
+    const refused = await client.update(again, './gdm', undefined, env, GDMWrapper);
+    expect(refused.status).toBe(400);
+    expect(refused.text).toContain('changes Env');
+  });
+
   it('serves `sous query gdm`, /servers, /state/deployments and /status in shapes its decoders take', async () => {
     for (const [p, model] of [['./gdm', GDMWrapper], ['./state/deployments', GDMWrapper], ['./servers', ServerListData], ['./status', StatusData]] as const) {
       const r = await client.retrieve(p);
@@ -117,14 +143,15 @@ describe('the original CLI against sous server --legacy-api', () => {
       expect([p, goDecodeProblems(model, r.body)]).toEqual([p, []]);
     }
     const gdm = await client.retrieve('./gdm');
-    expect(gdm.body.Deployments).toEqual([expect.objectContaining({ ClusterName: 'mem', SourceID: { Location: { Repo: 'github.com/acme/shop', Dir: '' }, Version: '1.0.0' }, Owners: {}, Kind: 'http-service' })]);
+    expect(gdm.body.Deployments).toEqual([expect.objectContaining({ ClusterName: 'mem', SourceID: { Location: { Repo: 'github.com/acme/shop', Dir: '' }, Version: '1.1.0' }, Owners: {}, Kind: 'http-service' })]);
   });
 
   it('leaves Sous\'s own API as it was: a bearer token still reaches it, no token outside the legacy routes is still 401', async () => {
     const own = await api(srv.url, srv.tokens.read, 'GET', '/gdm');
     expect(own.status).toBe(200);
     expect(own.headers.get('etag')).toMatch(/^"/);
-    expect((await api(srv.url, undefined, 'GET', '/defs')).status).toBe(401);
+    expect((await api(srv.url, undefined, 'GET', '/all-deploy-queues')).status).toBe(401);
+    expect((await api(srv.url, undefined, 'GET', '/plan')).status).toBe(401);
     expect((await api(srv.url, undefined, 'GET', '/health')).status).toBe(200);
   });
 });

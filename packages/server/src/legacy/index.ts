@@ -12,7 +12,7 @@ import { checkClustersKnown, formatManifestID, intendedDeployments, isSousError,
 import type { Principal } from '../auth';
 import type { QueueItem } from '../autoresolver';
 import type { ServerContext } from '../context';
-import { fromGoDeploySpec, fromGoManifest, goDeployment, goDeploySpec, goManifest } from './shapes';
+import { fromGoDeploySpec, fromGoManifest, goCluster, goDeployment, goDeploySpec, goManifest } from './shapes';
 import { checkLegacyPut, header, legacyError, LegacyRefusal, sendLegacy, TrustedNetworks } from './wire';
 
 export { TrustedNetworks } from './wire';
@@ -77,6 +77,30 @@ function r11nResponse(ctx: ServerContext, state: State, item: QueueItem) {
       SchedulerURL: '',
     },
   };
+}
+
+/**
+ * Writes a version asked for through the legacy API: verified like `sous
+ * update` when its artifact is in the index; a version the original built
+ * (no record) is written without a digest, which the rectifier then finds in
+ * the registry. Returns the revision written.
+ */
+async function setVersion(ctx: ServerContext, id: ManifestID, cluster: string, version: string, user: { name: string; email: string }): Promise<string> {
+  const key = manifestKey(id);
+  try {
+    return (await updateDeployment(ctx.sous, ctx.gdm, { id, cluster, version, user })).revision;
+  } catch (e) {
+    if (!(isSousError(e) && e.code === 'ARTIFACT_NOT_FOUND')) throw e;
+    const r = await ctx.gdm.update((s) => {
+      const m = structuredClone(s.manifests.get(key)!.manifest);
+      const spec = m.Deployments![cluster];
+      spec.Version = version;
+      delete spec.Digest;
+      delete spec.Image;
+      return { change: { message: `Deploy ${key} ${version} to ${cluster} (legacy API; the digest is found from the registry)`, setManifests: [m] }, result: undefined };
+    }, user);
+    return r.revision;
+  }
 }
 
 /** Builds the legacy API: a fastify instance of its own, handed requests by the main one. */
@@ -194,23 +218,7 @@ export async function legacyApi(ctx: ServerContext, opts: LegacyOptions): Promis
       }, user);
       revision = r.revision;
     }
-    if ((want.Version ?? '') !== (original.Version ?? '')) {
-      try {
-        revision = (await updateDeployment(ctx.sous, ctx.gdm, { id, cluster, version: want.Version!, user })).revision;
-      } catch (e) {
-        // Built by the original (no record in the artifact index): the version is written without a digest, which the rectifier finds in the registry.
-        if (!(isSousError(e) && e.code === 'ARTIFACT_NOT_FOUND')) throw e;
-        const r = await ctx.gdm.update((s) => {
-          const m = structuredClone(s.manifests.get(key)!.manifest);
-          const spec = m.Deployments![cluster];
-          spec.Version = want.Version;
-          delete spec.Digest;
-          delete spec.Image;
-          return { change: { message: `Deploy ${key} ${want.Version} to ${cluster} (legacy API; the digest is found from the registry)`, setManifests: [m] }, result: undefined };
-        }, user);
-        revision = r.revision;
-      }
-    }
+    if ((want.Version ?? '') !== (original.Version ?? '')) revision = await setVersion(ctx, id, cluster, want.Version!, user);
     ctx.cache.invalidate();
     const item = ctx.autoresolver?.enqueue(did, { version: want.Version, force, requestedBy: who.name });
     await audit(req, 201, `${did}: ${original.Version || '-'} → ${want.Version}${force ? ' (force)' : ''}`, revision);
@@ -244,9 +252,83 @@ export async function legacyApi(ctx: ServerContext, opts: LegacyOptions): Promis
       .sort((a, b) => a.id.localeCompare(b.id))
       .map((d) => goDeployment(d));
 
+  const defsDoc = (s: State) => ({
+    DockerRepo: s.defs.DockerRepo ?? '',
+    Clusters: Object.fromEntries(Object.entries(s.defs.Clusters ?? {}).sort(([a], [b]) => a.localeCompare(b)).map(([n, c]) => [n, goCluster(n, c)])),
+    EnvVars: s.defs.EnvVars?.length ? s.defs.EnvVars : null,
+    Resources: s.defs.Resources?.length ? s.defs.Resources : null,
+    Metadata: s.defs.Metadata?.length ? s.defs.Metadata : null,
+  });
+
+  app.get('/defs', async (_req, reply) => sendLegacy(reply, 200, defsDoc(await ctx.cache.get())));
+
+  // The original's `sous update` puts defs back as it read them before it puts the GDM: that is accepted; changing clusters is `sous cluster add`'s.
+  app.put('/defs', async (req, reply) => {
+    const s = await ctx.gdm.read();
+    const current = defsDoc(s);
+    const body = checkLegacyPut(req, current);
+    if (JSON.stringify(body) !== JSON.stringify(JSON.parse(JSON.stringify(current)))) {
+      throw new LegacyRefusal(400, 'Changing defs through the legacy API is not supported: change clusters with this Sous\'s `sous cluster add` or PUT /defs with a token');
+    }
+    await audit(req, 200, 'defs unchanged', s.revision);
+    return sendLegacy(reply, 200, current);
+  });
+
+  const gdmDoc = (s: State) => ({ Deployments: intendedDeployments(s).sort((a, b) => a.id.localeCompare(b.id)).map((d) => goDeployment(d)) });
+
+  // The original's `sous update`: the whole GDM back, one deployment's version changed (and, here, its instances).
+  app.put('/gdm', async (req, reply) => {
+    const who = principal(req);
+    const user = { name: who.name, email: who.email };
+    const first = await ctx.gdm.read();
+    const body = checkLegacyPut(req, gdmDoc(first));
+    if (!Array.isArray(body.Deployments)) throw new LegacyRefusal(400, 'Invalid GDM: Deployments is not a list');
+    const current = new Map(intendedDeployments(first).map((d) => [d.id, d]));
+    const seen = new Set<string>();
+    const changes: { id: ManifestID; cluster: string; version?: string; instances?: number }[] = [];
+    for (const [i, raw] of (body.Deployments as unknown[]).entries()) {
+      const o = (raw ?? {}) as Record<string, unknown>;
+      const sid = (o.SourceID ?? {}) as { Location?: { Repo?: unknown; Dir?: unknown }; Version?: unknown };
+      const id: ManifestID = { source: { repo: String(sid.Location?.Repo ?? ''), dir: String(sid.Location?.Dir ?? '') }, flavor: String(o.Flavor ?? '') };
+      const did = `${String(o.ClusterName ?? '')}:${formatManifestID(id)}`;
+      const d = current.get(did);
+      if (!d) throw new LegacyRefusal(400, `Invalid GDM: Deployments[${i}] (${did}) is not in the GDM; adding deployments through PUT /gdm is not supported here (use manifest set)`);
+      seen.add(did);
+      const errors: string[] = [];
+      const incoming = fromGoDeploySpec({ ...o, Version: sid.Version }, `Deployments[${i}]`, errors);
+      if (errors.length) throw new LegacyRefusal(400, `Invalid GDM: ${errors.join('; ')}`);
+      const was = goDeployment(d) as Record<string, unknown>;
+      const now = { ...goDeploySpec(incoming) } as Record<string, unknown>;
+      const other = ['Resources', 'Metadata', 'Env', 'Volumes', 'Startup', 'Schedule', 'SingularityRequestID'].filter((k) => JSON.stringify(was[k]) !== JSON.stringify(now[k]));
+      if (other.length) throw new LegacyRefusal(400, `Invalid GDM: ${did} changes ${other.join(', ')}; through PUT /gdm only versions and instances change here (use manifest set for the rest)`);
+      const version = (incoming.Version ?? '') !== (d.spec.Version ?? '') ? incoming.Version : undefined;
+      const instances = (incoming.NumInstances ?? 0) !== (d.spec.NumInstances ?? 0) ? incoming.NumInstances : undefined;
+      if (version !== undefined || instances !== undefined) changes.push({ id, cluster: d.cluster, version, instances });
+    }
+    const dropped = [...current.keys()].filter((k) => !seen.has(k));
+    if (dropped.length) throw new LegacyRefusal(400, `Invalid GDM: it leaves out ${dropped.join(', ')}; removing deployments through PUT /gdm is not supported here`);
+    let revision = first.revision;
+    for (const c of changes) {
+      const key = manifestKey(c.id);
+      const did = `${c.cluster}:${key}`;
+      if (c.instances !== undefined) {
+        revision = (await ctx.gdm.update((s) => {
+          const m = structuredClone(s.manifests.get(key)!.manifest);
+          m.Deployments![c.cluster].NumInstances = c.instances;
+          return { change: { message: `Scale ${did} to ${c.instances} (legacy API)`, setManifests: [m] }, result: undefined };
+        }, user)).revision;
+      }
+      if (c.version !== undefined) revision = await setVersion(ctx, c.id, c.cluster, c.version, user);
+      ctx.autoresolver?.enqueue(did, { version: c.version, requestedBy: who.name });
+    }
+    ctx.cache.invalidate();
+    await audit(req, 204, changes.length ? changes.map((c) => `${c.cluster}:${manifestKey(c.id)}${c.version ? ` → ${c.version}` : ''}${c.instances !== undefined ? ` ×${c.instances}` : ''}`).join(', ') : 'no change', revision);
+    return reply.code(204).send();
+  });
+
   app.get('/gdm', async (_req, reply) => {
     const s = await ctx.cache.get();
-    return sendLegacy(reply, 200, { Deployments: intendedDeployments(s).sort((a, b) => a.id.localeCompare(b.id)).map((d) => goDeployment(d)) });
+    return sendLegacy(reply, 200, gdmDoc(s));
   });
 
   app.get('/state/deployments', async (_req, reply) => sendLegacy(reply, 200, { Deployments: deploymentsOf(await ctx.cache.get()) }));
@@ -278,7 +360,7 @@ export async function legacyApi(ctx: ServerContext, opts: LegacyOptions): Promis
 }
 
 /** The original's routes this API answers; anything else (health, the status page, webhooks) stays with Sous's own. */
-export const LEGACY_PATHS = new Set(['/gdm', '/manifest', '/single-deployment', '/deploy-queue-item', '/state/deployments', '/servers', '/status']);
+export const LEGACY_PATHS = new Set(['/gdm', '/defs', '/manifest', '/single-deployment', '/deploy-queue-item', '/state/deployments', '/servers', '/status']);
 
 /** Hands requests for the original's routes without an Authorization header (the original client's) to the legacy API. */
 export function routeLegacy(main: FastifyInstance, legacy: FastifyInstance): void {
