@@ -128,6 +128,27 @@ export function checkSecretRefs(secrets: Record<string, string> | undefined, env
   }
 }
 
+/**
+ * SECRET_PROVIDER_UNKNOWN unless every secret reference of the manifest (or of
+ * defs.yaml's clusters) names a provider of `providers`: a reference nobody
+ * here could resolve is refused when it is written, not found out at rectify time.
+ */
+export function checkSecretProviders(doc: { Deployments?: Record<string, { Secrets?: Record<string, string> }>; Clusters?: Record<string, { Secrets?: Record<string, string> }> }, providers: readonly string[], file: string): void {
+  const entries = [...Object.entries(doc.Deployments ?? {}).map(([c, d]) => [`Deployments.${c}`, d.Secrets] as const), ...Object.entries(doc.Clusters ?? {}).map(([c, d]) => [`Clusters.${c}`, d.Secrets] as const)];
+  for (const [at, secrets] of entries) {
+    for (const [name, ref] of Object.entries(secrets ?? {})) {
+      const { provider } = parseSecretRef(ref, file, `${at}.Secrets.${name}`);
+      if (!providers.includes(provider)) {
+        throw usageError('SECRET_PROVIDER_UNKNOWN', `${file}: ${at}.Secrets.${name}: no plugin provides secrets of kind ${JSON.stringify(provider)}`, {
+          file,
+          field: `${at}.Secrets.${name}`,
+          hints: [`providers here: ${providers.join(', ') || '(none)'}`, 'References are <provider>:<key>, e.g. file:ledger/db-password'],
+        });
+      }
+    }
+  }
+}
+
 /** A secret reference `<provider>:<key>` split, or SECRET_REF_INVALID. */
 export function parseSecretRef(ref: string, file = 'manifest', field = 'Secrets'): { provider: string; key: string } {
   const m = /^([a-z][a-z0-9-]*):(.+)$/.exec(ref);
