@@ -40,6 +40,28 @@ describe('the file provider', () => {
     }
   });
 
+  it('a provider kept between passes sees a changed file, and a link swapped to a new file, by the next read', async () => {
+    fs.writeFileSync(path.join(dir, 'plain'), 'one');
+    fs.mkdirSync(path.join(dir, '..2026_01'));
+    fs.writeFileSync(path.join(dir, '..2026_01/token'), 'old-token');
+    fs.symlinkSync('..2026_01', path.join(dir, '..data'));
+    fs.symlinkSync('..data/token', path.join(dir, 'token'));
+    const p = new FileSecrets(dir);
+    try {
+      expect([...(await p.read(['plain', 'token'])).values()]).toEqual(['one', 'old-token']);
+      fs.writeFileSync(path.join(dir, 'plain'), 'two');
+      // As the kubelet updates a mounted secret: a new directory, then the ..data link renamed over the old one.
+      fs.mkdirSync(path.join(dir, '..2026_02'));
+      fs.writeFileSync(path.join(dir, '..2026_02/token'), 'new-token');
+      fs.symlinkSync('..2026_02', path.join(dir, '..data_tmp'));
+      fs.renameSync(path.join(dir, '..data_tmp'), path.join(dir, '..data'));
+      await new Promise((r) => setTimeout(r, 200));
+      expect([...(await p.read(['plain', 'token'])).values()].sort()).toEqual(['new-token', 'two']);
+    } finally {
+      p.close();
+    }
+  });
+
   it('a directory that does not exist has no keys', async () => {
     expect((await new FileSecrets(path.join(dir, 'nope')).read(['a'])).size).toBe(0);
   });

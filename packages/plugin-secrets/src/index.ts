@@ -10,7 +10,40 @@ import { configHome, failure, limiter, type ResolvedConfig, type SecretProvider,
  * links included; one trailing newline is not part of the value.
  */
 export class FileSecrets implements SecretProvider {
+  /**
+   * What each key's file held when last read. A change anywhere under the
+   * directory (the watcher's event) forgets them all, and none is trusted for
+   * longer than MAX_AGE_MS, in case an event was missed: a pass that finds
+   * nothing changed costs no file system call per key.
+   */
+  private readonly seen = new Map<string, { at: number; value: string }>();
+  /** Bumped on every change event: a read that began before it keeps nothing it read. */
+  private generation = 0;
+  private watcher?: fs.FSWatcher | null;
+
   constructor(readonly dir: string) {}
+
+  /** Watches the directory (once); without a watcher nothing is kept between reads. */
+  private watch(root: string): boolean {
+    if (this.watcher === undefined) {
+      try {
+        this.watcher = fs.watch(root, { recursive: true, persistent: false }, () => this.forget());
+        this.watcher.on('error', () => {
+          this.watcher?.close();
+          this.watcher = null;
+          this.forget();
+        });
+      } catch {
+        this.watcher = null;
+      }
+    }
+    return this.watcher !== null;
+  }
+
+  private forget(): void {
+    this.generation++;
+    this.seen.clear();
+  }
 
   async read(keys: readonly string[]): Promise<Map<string, string | SousError>> {
     const out = new Map<string, string | SousError>();
@@ -21,9 +54,18 @@ export class FileSecrets implements SecretProvider {
       if ((e as NodeJS.ErrnoException).code === 'ENOENT') return out;
       throw failed('file', undefined, `cannot open the secrets directory ${this.dir}: ${(e as Error).message}`);
     }
+    const keep = this.watch(root);
+    const generation = this.generation;
+    const now = Date.now();
+    const misses: string[] = [];
+    for (const key of keys) {
+      const hit = this.seen.get(key);
+      if (hit && now - hit.at < MAX_AGE_MS) out.set(key, hit.value);
+      else misses.push(key);
+    }
     const limit = limiter(64);
     await Promise.all(
-      keys.map((key) =>
+      misses.map((key) =>
         limit(async () => {
           const file = path.resolve(root, key);
           try {
@@ -32,7 +74,9 @@ export class FileSecrets implements SecretProvider {
               out.set(key, failed('file', key, `the file of key ${JSON.stringify(key)} is outside the secrets directory ${root}`));
               return;
             }
-            out.set(key, (await fsp.readFile(real, 'utf8')).replace(/\r?\n$/, ''));
+            const value = (await fsp.readFile(real, 'utf8')).replace(/\r?\n$/, '');
+            if (keep && generation === this.generation) this.seen.set(key, { at: now, value });
+            out.set(key, value);
           } catch (e) {
             const code = (e as NodeJS.ErrnoException).code;
             if (code === 'ENOENT' || code === 'ENOTDIR') return;
@@ -43,7 +87,17 @@ export class FileSecrets implements SecretProvider {
     );
     return out;
   }
+
+  /** Stops watching (a provider of a directory no longer configured). */
+  close(): void {
+    this.watcher?.close();
+    this.watcher = undefined;
+    this.forget();
+  }
 }
+
+/** The longest a value read from a file is used without reading it again, even with no change seen. */
+const MAX_AGE_MS = 30_000;
 
 function inside(root: string, p: string): boolean {
   return p === root || p.startsWith(root.endsWith(path.sep) ? root : root + path.sep);
@@ -141,9 +195,15 @@ export class SecretsPlugin implements SousPlugin {
   static readonly PLUGIN_NAME = 'sous:secrets';
   readonly name = SecretsPlugin.PLUGIN_NAME;
 
+  /** One file provider per directory for the life of the process, so what it has read stays known between passes. */
+  private readonly files = new Map<string, FileSecrets>();
+
   apply(sous: Sous): void {
     const section = (c: ResolvedConfig, name: string) => (c.secrets?.[name] ?? {}) as Record<string, unknown>;
-    sous.hooks.secretProvider.for('file').tap(this.name, (c) => new FileSecrets(path.resolve(String(section(c, 'file').dir ?? defaultSecretsDir()))));
+    sous.hooks.secretProvider.for('file').tap(this.name, (c) => {
+      const dir = path.resolve(String(section(c, 'file').dir ?? defaultSecretsDir()));
+      return this.files.get(dir) ?? this.files.set(dir, new FileSecrets(dir)).get(dir)!;
+    });
     sous.hooks.secretProvider.for('env').tap(this.name, () => new EnvSecrets());
     sous.hooks.secretProvider.for('command').tap(this.name, (c) => {
       const s = section(c, 'command') as Partial<CommandSecretsOptions>;
