@@ -69,7 +69,11 @@ describe('sous deploy and rectify on a docker cluster', () => {
     const status = await ok(['status', '--repo', REPO]);
     expect(status.deployments).toEqual([expect.objectContaining({ deploymentID: `local:${REPO}`, intended: { version: '1.0.0', instances: 1 }, actual: { version: '1.0.0', instances: 1, status: 'Active' }, pending: null })]);
     const ads = await ok(['query', 'ads', '--cluster', 'local']);
-    expect(ads.deployments).toEqual([expect.objectContaining({ id: `local:${REPO}`, status: 'Active', spec: expect.objectContaining({ Version: '1.0.0', Env: expect.objectContaining({ REGION: 'test' }) }) })]);
+    // The labels keep Env values as keyed hashes; the instance itself has the value.
+    expect(ads.deployments).toEqual([expect.objectContaining({ id: `local:${REPO}`, status: 'Active', spec: expect.objectContaining({ Version: '1.0.0', Env: expect.objectContaining({ REGION: expect.stringMatching(/^hmac-sha256:[0-9a-f]{32}$/) }) }) })]);
+    const [container] = engine.docker(['ps', '-q', '--filter', `label=${LABELS.deployment}=local:${REPO}`]).split('\n');
+    expect(JSON.parse(engine.docker(['inspect', '--format', '{{json .Config.Env}}', container]))).toContain('REGION=test');
+    expect(engine.docker(['inspect', '--format', '{{json .Config.Labels}}', container])).not.toMatch(/REGION[^,]*test/);
   });
 
   it('a version that crashes fails the deploy (exit 1) with its logs; the old version keeps serving', async () => {

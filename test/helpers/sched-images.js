@@ -6,6 +6,7 @@
  *   crash       prints a line to stderr and exits 3 at once
  *   sick        answers every request, /health included, with 500
  *   slow        like v1, but listens only 4 s after starting
+ *   secret      like v1, and serves its $DB_PASSWORD at /secret
  * Plain JavaScript, so the benchmarks can use it too.
  */
 'use strict';
@@ -32,6 +33,12 @@ function httpd(version, delay = 0) {
 }
 
 const RECIPES = {
+  // Serves its DB_PASSWORD at /secret, to see a secret arrive in the process's environment.
+  secret: [
+    `FROM ${BASE}`,
+    'LABEL dev.sous.test-app=secret',
+    `CMD ["sh", "-c", "mkdir -p /www && echo ok > /www/health && printf '%s' \\"$DB_PASSWORD\\" > /www/secret && exec httpd -f -p $PORT0 -h /www"]`,
+  ].join('\n'),
   v1: httpd('1.0.0'),
   v2: httpd('2.0.0'),
   v3: httpd('3.0.0'),
@@ -61,7 +68,7 @@ const cache = new Map();
 
 /**
  * Builds (cached by the engine) and pushes one app image.
- * @param {'v1'|'v2'|'v3'|'crash'|'sick'|'slow'} name
+ * @param {'v1'|'v2'|'v3'|'crash'|'sick'|'slow'|'secret'} name
  * @param {string} [repo] its repository in the registry
  * @returns {AppImage}
  */

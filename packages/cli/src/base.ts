@@ -165,6 +165,16 @@ export abstract class SousCommand extends Command {
     return doc;
   }
 
+  /**
+   * The secret providers a manifest written here may name: this installation's,
+   * when it rectifies itself; through a server, the server checks against its own.
+   */
+  protected async secretProviders(): Promise<string[] | undefined> {
+    if (await this.serverClient()) return undefined;
+    const { createSous } = await import('./sous');
+    return createSous(await this.config_(), this.logger()).secretProviders();
+  }
+
   protected logJson(json: unknown): void {
     process.stdout.write(JSON.stringify(json, null, 2) + '\n');
   }

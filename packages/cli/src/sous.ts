@@ -19,6 +19,7 @@ export const DEFAULT_PLUGINS: readonly [pkg: string, factory: string][] = [
   ['@sous/plugin-notify-webhook', 'webhookNotifier'],
   ['@sous/plugin-notify-slack', 'slackNotifier'],
   ['@sous/plugin-notify-email', 'emailNotifier'],
+  ['@sous/plugin-secrets', 'secrets'],
 ];
 
 export function defaultPlugins(): SousPlugin[] {

@@ -52,3 +52,5 @@ export * from './remote/client';
 export * from './remote/http-backend';
 export * from './remote/deploy';
 export * from './registry';
+export * from './secrets';
+export { limiter, backoff } from './rectify/util';

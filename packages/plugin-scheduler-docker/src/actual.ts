@@ -52,6 +52,7 @@ export function deploymentState(cluster: string, id: string, containers: Instanc
     kind: labelled.kind,
     owners: labelled.owners,
     spec: { ...labelled.spec, NumInstances: live.length },
+    ...(labelled.secrets ? { secrets: labelled.secrets } : {}),
     status,
     ...(message ? { message } : {}),
     schedulerURL,

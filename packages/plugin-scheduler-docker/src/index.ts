@@ -4,6 +4,7 @@ export { clusterSettings, type ClusterSettings, type DockerClusterOptions, type 
 export { Engine, parseEngineURL, engineError, engineMessage, statusOf, demuxLogs, type EngineTarget, type CallOptions } from './engine';
 export { LABELS, configHash, deploymentLabels, ownedBy, stateFromLabels, stableJSON, shortHash, slug, type LabelledState } from './labels';
 export { imageReference, repositoryPath, containerPorts, instanceEnv, envList, limits, portCount, checkKind, LONG_RUNNING_KINDS } from './instance';
+export { ensureImage } from './containers';
 export { readinessFor, probeOnce, waitReady, type Readiness, type ProbeResult, type InstanceView, type WaitResult, type WaitOptions } from './probe';
 export { newHolder, holderIsDead, holderLabels, holderFromLabels, type HolderIdentity } from './holder';
 export { ContainerLease, LEASE_IMAGE } from './lease';

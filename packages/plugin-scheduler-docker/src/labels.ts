@@ -1,5 +1,5 @@
 import * as crypto from 'node:crypto';
-import { formatManifestID, intentHash, type DeploySpec, type DeployState, type ManifestID } from '@sous/core';
+import { formatManifestID, intentHash, type DeploySpec, type DeployState, type ManifestID, type StoredView } from '@sous/core';
 
 /** The labels Sous puts on what it runs; actual state is read back from them alone. */
 export const LABELS = {
@@ -30,7 +30,10 @@ export interface LabelledState {
   manifestID: ManifestID;
   kind: DeployState['kind'];
   owners: string[];
+  /** The spec as core's storedView seals it: Env values and secrets as keyed hashes, never values. */
   spec: DeploySpec;
+  /** The secrets' keyed hashes, by variable name. */
+  secrets?: Record<string, string>;
 }
 
 /** JSON with object keys sorted, so equal data always hashes alike. */
@@ -56,10 +59,11 @@ export function shortHash(s: string, n = 16): string {
  * (scaling keeps instances), plus kind and, when `withOwners`, the owners
  * (for schedulers that can only relabel by replacing instances).
  */
-export function configHash(d: Pick<DeployState, 'kind' | 'owners' | 'spec'>, withOwners: boolean): string {
+export function configHash(d: Pick<DeployState, 'kind' | 'owners' | 'spec' | 'secrets'>, withOwners: boolean): string {
   const { NumInstances: _n, ...rest } = d.spec;
   void _n;
-  return shortHash(stableJSON({ kind: d.kind, owners: withOwners ? [...d.owners].sort() : undefined, spec: rest }));
+  // The secrets' keyed hashes (never values): a rotated value makes new instances.
+  return shortHash(stableJSON({ kind: d.kind, owners: withOwners ? [...d.owners].sort() : undefined, spec: rest, ...(d.secrets && Object.keys(d.secrets).length ? { secrets: d.secrets } : {}) }));
 }
 
 /** Whether a container or service with these labels belongs to the GDM `gdm` (anything does when either is unknown). */
@@ -68,9 +72,14 @@ export function ownedBy(labels: Record<string, string> | undefined | null, gdm: 
   return !gdm || !of || of === gdm;
 }
 
-/** The labels of one deployment's instances (or service), marked with the GDM that makes them when it is known. */
-export function deploymentLabels(d: DeployState, config: string, gdm?: string): Record<string, string> {
-  const state: LabelledState = { manifestID: d.manifestID, kind: d.kind, owners: [...d.owners].sort(), spec: d.spec };
+/**
+ * The labels of one deployment's instances (or service), marked with the GDM
+ * that makes them when it is known. `stored` is what core lets a scheduler keep
+ * where it can be read back (Env values and secrets as keyed hashes); without
+ * it (a scheduler driven directly, not by the rectifier) Env values stay as they are.
+ */
+export function deploymentLabels(d: DeployState, config: string, gdm?: string, stored?: StoredView): Record<string, string> {
+  const state: LabelledState = { manifestID: d.manifestID, kind: d.kind, owners: [...d.owners].sort(), spec: stored?.spec ?? d.spec, ...(stored?.secrets ? { secrets: stored.secrets } : {}) };
   return {
     ...(gdm ? { [LABELS.gdm]: gdm } : {}),
     [LABELS.deployment]: d.id,
@@ -78,7 +87,7 @@ export function deploymentLabels(d: DeployState, config: string, gdm?: string): 
     [LABELS.manifest]: formatManifestID(d.manifestID),
     [LABELS.version]: d.spec.Version ?? '',
     [LABELS.digest]: d.spec.Digest ?? '',
-    [LABELS.intent]: intentHash(d),
+    [LABELS.intent]: stored?.intent ?? intentHash(d),
     [LABELS.config]: config,
     [LABELS.state]: JSON.stringify(state),
   };
@@ -91,7 +100,7 @@ export function stateFromLabels(labels: Record<string, string> | undefined | nul
   try {
     const s = JSON.parse(raw) as LabelledState;
     if (!s || typeof s !== 'object' || !s.manifestID || !s.spec || typeof s.kind !== 'string') return undefined;
-    return { manifestID: s.manifestID, kind: s.kind, owners: Array.isArray(s.owners) ? s.owners : [], spec: s.spec };
+    return { manifestID: s.manifestID, kind: s.kind, owners: Array.isArray(s.owners) ? s.owners : [], spec: s.spec, ...(s.secrets && typeof s.secrets === 'object' ? { secrets: s.secrets } : {}) };
   } catch {
     return undefined;
   }

@@ -16,14 +16,15 @@ const ENGINE_RESTART_GRACE_MS = 30_000;
 const RESTART_SETTLE_MS = 2000;
 
 /** The container a deployment's instances are created from. */
-export function containerBody(post: DeployState, s: ClusterSettings, image: string, config: string): Record<string, unknown> {
+export function containerBody(post: DeployState, s: ClusterSettings, image: string, config: string, opts: Pick<ApplyOptions, 'secrets' | 'stored'> = {}): Record<string, unknown> {
   const ports = containerPorts(post.spec, s.containerPort);
   const { nanoCpus, memoryBytes } = limits(post.spec);
   return {
     Image: image,
-    Env: envList(instanceEnv(post.spec, ports, s.taskHost)),
+    // Secrets reach the process in its environment at create, and nowhere else: the labels keep keyed hashes.
+    Env: envList({ ...instanceEnv(post.spec, ports, s.taskHost), ...(opts.secrets ?? {}) }),
     ...(post.spec.Args?.length ? { Cmd: post.spec.Args } : {}),
-    Labels: deploymentLabels(post, config, s.gdm),
+    Labels: deploymentLabels(post, config, s.gdm, opts.stored),
     ExposedPorts: Object.fromEntries(ports.map((p) => [`${p}/tcp`, {}])),
     StopSignal: 'SIGTERM',
     StopTimeout: s.stopGraceSeconds,
@@ -125,7 +126,7 @@ export class Rollout {
 
   private async startOne(): Promise<{ id: string; result: WaitResult }> {
     const name = `sous-${slug(this.post.id, 48)}-${crypto.randomBytes(4).toString('hex')}`;
-    const id = await createContainer(this.engine, name, containerBody(this.post, this.s, imageReference(this.post, this.s.def), this.config));
+    const id = await createContainer(this.engine, name, containerBody(this.post, this.s, imageReference(this.post, this.s.def), this.config, this.opts));
     this.started.push(id);
     await startContainer(this.engine, id);
     return { id, result: await this.watch(id) };

@@ -51,6 +51,7 @@ export function serviceState(cluster: string, svc: Service, tasks: Task[], sched
     kind: labelled.kind,
     owners: labelled.owners,
     spec,
+    ...(labelled.secrets ? { secrets: labelled.secrets } : {}),
     status,
     ...(message ? { message } : {}),
     schedulerURL,

@@ -1,8 +1,9 @@
 import { failure, isSousError, type ApplyOptions, type DeployState } from '@sous/core';
 import { sleep } from '@sous/core';
-import { containerPorts, LABELS, ownedBy, readinessFor, stableJSON, waitReady, withLogLines, type Engine, type InstanceView, type RolloutResult, type WaitResult } from '@sous/plugin-scheduler-docker';
+import { containerPorts, imageReference, LABELS, ownedBy, readinessFor, stableJSON, waitReady, withLogLines, type Engine, type InstanceView, type RolloutResult, type WaitResult } from '@sous/plugin-scheduler-docker';
 import type { SwarmSettings } from './options';
-import { serviceSpec, specConfig, type ServiceSpec } from './spec';
+import { serviceSpec, specConfig, type ServiceExtras, type ServiceSpec } from './spec';
+import { ensureSecrets, exportingCommand, removeStaleSecrets } from './secrets';
 import { createService, FAILED, findService, listTasks, removeService, taskConfig, taskLogs, TERMINAL, updateService, type NodeAddresses, type Service, type Task } from './swarm';
 
 const POLL_MS = 250;
@@ -46,7 +47,27 @@ export class SwarmRollout {
     this.opts.onProgress?.({ phase: 'rollout', message });
   }
 
+  private extras: ServiceExtras = {};
+
+  /** Secrets as docker secrets (one per value) and the command that exports them; the spec core lets the labels keep. */
+  private async prepare(): Promise<void> {
+    this.extras = { stored: this.opts.stored };
+    const values = this.opts.secrets;
+    if (!values || !Object.keys(values).length) return;
+    this.progress(`creating ${Object.keys(values).length} secret(s)`);
+    this.extras.secrets = await ensureSecrets(this.engine, this.post, this.s.gdm, values);
+    this.extras.command = await exportingCommand(this.engine, imageReference(this.post, this.s.def), this.post.spec.Args);
+  }
+
   async run(): Promise<RolloutResult> {
+    await this.prepare();
+    const r = await this.roll();
+    // The secrets of earlier values go once nothing runs with them (one still in use stays for the next rollout).
+    if (r.status === 'Active') await removeStaleSecrets(this.engine, this.post.id, this.s.gdm, new Set((this.extras.secrets ?? []).map((m) => m.SecretName)));
+    return r;
+  }
+
+  private async roll(): Promise<RolloutResult> {
     const since = (await this.engine.now()) - 1000;
     let svc = await findService(this.engine, this.desired.Name);
     let created = false;
@@ -54,7 +75,7 @@ export class SwarmRollout {
     const before = svc?.UpdateStatus?.StartedAt;
     if (!svc) {
       try {
-        await createService(this.engine, this.desired);
+        await createService(this.engine, serviceSpec(this.post, this.s, 0, this.extras));
         created = true;
       } catch (e) {
         // Created meanwhile by someone else: fall through and update it like any existing service.
@@ -74,7 +95,7 @@ export class SwarmRollout {
     const sameTasks = specConfig(svc.Spec) === this.config;
     // ForceUpdate makes swarm replace tasks whose spec did not change: to resume a paused update, or on --force.
     const force = (svc.Spec.TaskTemplate.ForceUpdate ?? 0) + (stuck && sameTasks ? 1 : 0);
-    const next = serviceSpec(this.post, this.s, force);
+    const next = serviceSpec(this.post, this.s, force, this.extras);
     const sameLabels = stableJSON(svc.Spec.Labels ?? {}) === stableJSON(next.Labels);
     const sameReplicas = svc.Spec.Mode.Replicated?.Replicas === next.Mode.Replicated?.Replicas;
     if (sameTasks && sameLabels && sameReplicas && !stuck) return false;

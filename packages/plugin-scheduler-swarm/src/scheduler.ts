@@ -5,6 +5,7 @@ import { ConfigLease } from './lease';
 import type { SwarmSettings } from './options';
 import { removeDeploymentService, SwarmRollout } from './rollout';
 import { serviceName } from './spec';
+import { removeStaleSecrets } from './secrets';
 import { listServices, listTasks, NodeAddresses, taskLogs } from './swarm';
 
 /**
@@ -38,6 +39,7 @@ export class SwarmScheduler implements Scheduler {
     if (action.kind === 'report-removed') return done('Active', 'not deleted', action.reason);
     if (action.kind === 'delete') {
       const had = await removeDeploymentService(this.engine, serviceName(action.deploymentID), Date.now() + opts.timeoutMs, this.settings);
+      await removeStaleSecrets(this.engine, action.deploymentID, this.settings.gdm, new Set());
       return done('Active', 'deleted', had ? 'service removed' : 'no service was left');
     }
     const post = action.post!;

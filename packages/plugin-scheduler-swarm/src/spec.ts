@@ -1,4 +1,5 @@
-import type { DeployState } from '@sous/core';
+import type { DeployState, StoredView } from '@sous/core';
+import type { SecretMount } from './secrets';
 import { configHash, containerPorts, deploymentLabels, envList, imageReference, instanceEnv, LABELS, limits, readinessFor, shortHash, slug } from '@sous/plugin-scheduler-docker';
 import type { SwarmSettings } from './options';
 
@@ -13,7 +14,9 @@ export interface ServiceSpec {
       Image: string;
       Labels?: Record<string, string>;
       Env?: string[];
+      Command?: string[];
       Args?: string[];
+      Secrets?: SecretMount[];
       Healthcheck?: Record<string, unknown>;
       [k: string]: unknown;
     };
@@ -64,7 +67,14 @@ export function healthcheck(post: DeployState, s: SwarmSettings): Record<string,
  * host mode (ephemeral host ports, so replicas can share a node), start-first
  * rolling updates that roll back on a failed task, and Sous's labels.
  */
-export function serviceSpec(post: DeployState, s: SwarmSettings, forceUpdate = 0): ServiceSpec {
+/** What a rollout prepares before it can write the service: the spec core lets it keep, secrets mounted, the command that exports them. */
+export interface ServiceExtras {
+  stored?: StoredView;
+  secrets?: SecretMount[];
+  command?: { Command: string[]; Args: string[] };
+}
+
+export function serviceSpec(post: DeployState, s: SwarmSettings, forceUpdate = 0, extras: ServiceExtras = {}): ServiceSpec {
   const config = configHash(post, false);
   const ports = containerPorts(post.spec, s.containerPort);
   const { nanoCpus, memoryBytes } = limits(post.spec);
@@ -72,13 +82,14 @@ export function serviceSpec(post: DeployState, s: SwarmSettings, forceUpdate = 0
   const update = { Parallelism: s.parallelism, Delay: 0, FailureAction: 'rollback', Monitor: Math.round(s.monitorSeconds * NS), MaxFailureRatio: 0, Order: 'start-first' };
   return {
     Name: serviceName(post.id),
-    Labels: deploymentLabels(post, config, s.gdm),
+    Labels: deploymentLabels(post, config, s.gdm, extras.stored),
     TaskTemplate: {
       ContainerSpec: {
         Image: imageReference(post, s.def),
         Labels: taskLabels(post, config),
         Env: envList(instanceEnv(post.spec, ports, s.taskHost)),
-        ...(post.spec.Args?.length ? { Args: post.spec.Args } : {}),
+        ...(extras.command ? extras.command : post.spec.Args?.length ? { Args: post.spec.Args } : {}),
+        ...(extras.secrets?.length ? { Secrets: extras.secrets } : {}),
         Mounts: (post.spec.Volumes ?? []).map((v) => ({ Type: 'bind', Source: v.Host, Target: v.Container, ReadOnly: v.Mode === 'RO' })),
         StopSignal: 'SIGTERM',
         StopGracePeriod: Math.round(s.stopGraceSeconds * NS),

@@ -43,7 +43,7 @@ export const ENV_VARS: Record<string, keyof SousConfig | 'user.name' | 'user.ema
 /** SOUS_* variables read elsewhere (not config settings), so they are not reported as unknown. */
 /** The original Sous's variables that have no counterpart here: not typos, so not "did you mean"-ed, but said once. */
 const LEGACY_ENV = new Set(['SOUS_SIBLING_URLS', 'SOUS_BUILD_STATE_DIR', 'SOUS_DATABASE_IS_PRIMARY', 'SOUS_POLL_INTERVAL_FOR_CLIENT', 'SOUS_SLACK_HOOK_URL', 'SOUS_SLACK_CHANNEL', 'SOUS_ADDITIONAL_SLACK_CHANNELS', 'SOUS_EXTRA_CONSOLE', 'SOUS_KAFKA_LOG_LEVEL', 'SOUS_KAFKA_TOPIC', 'SOUS_KAFKA_BROKERS', 'SOUS_GRAPHITE_SERVER', 'SOUS_PG_HOST', 'SOUS_PG_PORT', 'SOUS_PG_USER', 'SOUS_PG_PASSWORD', 'SOUS_PG_DBNAME', 'SOUS_PG_SSL']);
-const OTHER_ENV = new Set(['SOUS_DEBUG', 'SOUS_SIGNING_PASSPHRASE', 'SOUS_CONFIG', 'SOUS_JSON', 'SOUS_NO_COLOR', 'SOUS_TEST_DOCKER_HOST', 'SOUS_TEST_REGISTRY', 'SOUS_CACHE_DIR', 'SOUS_WEBHOOK_SECRET']);
+const OTHER_ENV = new Set(['SOUS_SECRET_HASH_KEY', 'SOUS_DEBUG', 'SOUS_SIGNING_PASSPHRASE', 'SOUS_CONFIG', 'SOUS_JSON', 'SOUS_NO_COLOR', 'SOUS_TEST_DOCKER_HOST', 'SOUS_TEST_REGISTRY', 'SOUS_CACHE_DIR', 'SOUS_WEBHOOK_SECRET']);
 
 export const REPO_CONFIG_FILES = ['sous.config.ts', 'sous.config.js', 'sous.config.cjs', 'sous.config.json', 'sous.config.yaml', 'sous.config.yml', 'package.json'];
 export const USER_CONFIG_FILES = ['config.yaml', 'config.yml', 'config.json', 'config.ts', 'config.js'];
@@ -347,8 +347,11 @@ export async function loadConfig(opts: LoadConfigOptions = {}): Promise<Resolved
     name: merged.user?.name ?? fromGit.name ?? os.userInfo().username,
     email: merged.user?.email ?? fromGit.email ?? `${os.userInfo().username}@${os.hostname()}`,
   };
+  const stateLocation = path.resolve(cwd, merged.stateLocation ?? path.join(dataHome(env), 'sous', 'state'));
   const resolved: ResolvedConfig = {
-    stateLocation: path.resolve(cwd, merged.stateLocation ?? path.join(dataHome(env), 'sous', 'state')),
+    stateLocation,
+    // Beside the rectifier's outcomes: local to the clone that rectifies, never pushed.
+    secretHashKeyFile: path.resolve(cwd, merged.secretHashKeyFile ?? path.join(stateLocation, '.git', 'sous', 'secret-hash.key')),
     stateRemote: merged.stateRemote,
     server: merged.server,
     token: merged.token,
@@ -360,6 +363,7 @@ export async function loadConfig(opts: LoadConfigOptions = {}): Promise<Resolved
     build: merged.build ?? {},
     contracts: merged.contracts ?? {},
     sign: merged.sign ?? {},
+    secrets: (merged.secrets ?? {}) as Record<string, Record<string, unknown>>,
     trustedKeys: merged.trustedKeys ?? [],
     signingKey: merged.signingKey,
     notifiers: merged.notifiers ?? [],

@@ -32,6 +32,10 @@ export interface ResolvedConfig {
   readonly build: Readonly<BuildConfig>;
   readonly contracts: Readonly<Record<string, unknown>>;
   readonly sign: Readonly<Record<string, unknown>>;
+  /** Secret provider settings, one section per provider. */
+  readonly secrets: Readonly<Record<string, Record<string, unknown>>>;
+  /** Where the key of the keyed hashes of Env and secret values is kept. */
+  readonly secretHashKeyFile: string;
   readonly trustedKeys: readonly string[];
   readonly signingKey?: string;
   readonly notifiers: readonly Record<string, unknown>[];

@@ -114,6 +114,7 @@ export interface DeploySpec {
    */
   Autoscaled?: boolean;
   Route?: Route;
+  Secrets?: SecretRefs;
 }
 /**
  * Resources for each instance, as strings (cpus "0.1", memory in MB "100", ports "1").
@@ -194,6 +195,15 @@ export interface Route {
   TLSSecret?: string;
 }
 /**
+ * Environment variables whose values are secrets: the variable name to a reference <provider>:<key> (file:ledger/db-password, env:STRIPE_KEY, command:prod/db), never a value. The rectifier resolves them where it runs and each scheduler hands them to the deployment its own way; no value is ever stored in the GDM.
+ *
+ * This interface was referenced by `Manifest`'s JSON-Schema
+ * via the `definition` "SecretRefs".
+ */
+export interface SecretRefs {
+  [k: string]: string;
+}
+/**
  * This interface was referenced by `SousApi`'s JSON-Schema
  * via the `definition` "GdmDocument".
  */
@@ -258,6 +268,7 @@ export interface Cluster {
   Env?: {
     [k: string]: string;
   };
+  Secrets?: SecretRefs1;
   Startup?: Startup;
   AllowedAdvisories?: string[];
   /**
@@ -280,6 +291,12 @@ export interface Cluster {
    * Let manifests' AutoDeploy ranges deploy newly built versions here by themselves. Off by default, so a production cluster never takes a version nobody asked for unless its definition says so.
    */
   AllowAutoDeploy?: boolean;
+}
+/**
+ * Environment variables whose values are secrets: the variable name to a reference <provider>:<key> (file:ledger/db-password, env:STRIPE_KEY, command:prod/db), never a value. The rectifier resolves them where it runs and each scheduler hands them to the deployment its own way; no value is ever stored in the GDM.
+ */
+export interface SecretRefs1 {
+  [k: string]: string;
 }
 /**
  * This interface was referenced by `Defs`'s JSON-Schema

@@ -33,6 +33,7 @@ export interface Cluster {
   Env?: {
     [k: string]: string;
   };
+  Secrets?: SecretRefs;
   Startup?: Startup;
   AllowedAdvisories?: string[];
   /**
@@ -55,6 +56,12 @@ export interface Cluster {
    * Let manifests' AutoDeploy ranges deploy newly built versions here by themselves. Off by default, so a production cluster never takes a version nobody asked for unless its definition says so.
    */
   AllowAutoDeploy?: boolean;
+}
+/**
+ * Secret references every deployment in the cluster gets, unless its own Secrets or Env name the variable.
+ */
+export interface SecretRefs {
+  [k: string]: string;
 }
 /**
  * Readiness checks. Zero fields are filled from the cluster's Startup.

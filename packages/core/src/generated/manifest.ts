@@ -72,6 +72,7 @@ export interface DeploySpec {
    */
   Autoscaled?: boolean;
   Route?: Route;
+  Secrets?: SecretRefs;
 }
 /**
  * Resources for each instance, as strings (cpus "0.1", memory in MB "100", ports "1").
@@ -150,4 +151,13 @@ export interface Route {
    * The Secret holding the TLS certificate for the hosts; Ingress only (a Gateway's listeners hold theirs).
    */
   TLSSecret?: string;
+}
+/**
+ * Environment variables whose values are secrets: the variable name to a reference <provider>:<key> (file:ledger/db-password, env:STRIPE_KEY, command:prod/db), never a value. The rectifier resolves them where it runs and each scheduler hands them to the deployment its own way; no value is ever stored in the GDM.
+ *
+ * This interface was referenced by `Manifest`'s JSON-Schema
+ * via the `definition` "SecretRefs".
+ */
+export interface SecretRefs {
+  [k: string]: string;
 }

@@ -25,6 +25,35 @@ export interface SousConfig {
    */
   sign?: {};
   /**
+   * Settings of the secret providers, one section per provider (file, env, command, or a plugin's), read by the machine that rectifies.
+   */
+  secrets?: {
+    file?: {
+      /**
+       * The directory holding one file per key (default: $XDG_CONFIG_HOME/sous/secrets).
+       */
+      dir?: string;
+    };
+    env?: {};
+    command?: {
+      /**
+       * The command and its arguments; {key} in an argument is replaced by the key, else the key is the last argument. The value is read from its stdout.
+       *
+       * @minItems 1
+       */
+      run: [string, ...string[]];
+      /**
+       * How long the command may take (default 10).
+       */
+      timeoutSeconds?: number;
+    };
+    [k: string]: unknown;
+  };
+  /**
+   * The file holding the key of the keyed hashes schedulers keep of Env and secret values (default: .git/sous/secret-hash.key in the state directory, beside the rectifier's outcomes; made on first use). Rectifiers of one cluster share it.
+   */
+  secretHashKeyFile?: string;
+  /**
    * Plugins: objects with apply(sous).
    */
   plugins?: unknown[];

@@ -24,6 +24,7 @@ import type {
   RectifyPlan,
   RectifyResult,
   Scheduler,
+  SecretProvider,
   SourceContext,
   SourceRequest,
   SousEvent,
@@ -85,6 +86,8 @@ function createHooks() {
     verifyArtifact: new AsyncSeriesHook<[VerifyRequest, VerifyReport]>(['request', 'report']),
     updateManifest: new AsyncSeriesWaterfallHook<[Manifest, UpdateRequest]>(['manifest', 'request']),
 
+    /** Per provider name (the part before ':' of a secret reference): where its values come from. */
+    secretProvider: new HookMap((name: string) => new SyncBailHook<[ResolvedConfig], SecretProvider | undefined>(['config'], `secretProvider.for(${name})`)),
     /** Per cluster kind: the scheduler for a cluster. */
     scheduler: new HookMap((kind: string) => new SyncBailHook<[ClusterRef], Scheduler | undefined>(['cluster'], `scheduler.for(${kind})`)),
     plan: new AsyncSeriesWaterfallHook<[RectifyPlan]>(['plan']),
@@ -241,6 +244,11 @@ export class Sous {
   /** The cluster kinds some plugin schedules (a key of `hooks.scheduler` with a tap). */
   schedulerKinds(): string[] {
     return tappedKeys(this.hooks.scheduler);
+  }
+
+  /** The secret providers some plugin offers (a key of `hooks.secretProvider` with a tap). */
+  secretProviders(): string[] {
+    return tappedKeys(this.hooks.secretProvider);
   }
 
   /** The stacks some plugin plans builds for (a key of `hooks.buildPlan` with a tap). */

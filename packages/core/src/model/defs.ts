@@ -1,6 +1,6 @@
 import { usageError } from '../errors';
 import { validateOrThrow } from '../schema';
-import { canonicalStartup, sortedMap } from './manifest';
+import { canonicalStartup, checkSecretRefs, sortedMap } from './manifest';
 import type { Cluster, Defs } from './types';
 
 export function emptyDefs(): Defs {
@@ -12,6 +12,7 @@ export function validateDefs(input: unknown, file = 'defs.yaml'): Defs {
   for (const [name, c] of Object.entries(d.Clusters ?? {})) {
     checkClusterName(name, file);
     if (c.BaseURL) checkBaseURL(c.BaseURL, `${file}: Clusters.${name}.BaseURL`);
+    checkSecretRefs(c.Secrets, c.Env, file, `Clusters.${name}`);
   }
   return d;
 }
@@ -43,6 +44,7 @@ export function checkBaseURL(url: string, where: string): void {
 
 export function canonicalCluster(c: Cluster): Cluster {
   const out: Cluster = { Name: c.Name ?? '', Kind: c.Kind, BaseURL: c.BaseURL ?? '', Env: sortedMap(c.Env) } as Cluster;
+  if (c.Secrets && Object.keys(c.Secrets).length) out.Secrets = sortedMap(c.Secrets);
   const st = canonicalStartup(c.Startup);
   if (st) out.Startup = st;
   out.AllowedAdvisories = [...(c.AllowedAdvisories ?? [])];

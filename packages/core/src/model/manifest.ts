@@ -48,6 +48,7 @@ export function canonicalDeploySpec(d: DeploySpec): DeploySpec {
   if (d.Stack) out.Stack = d.Stack;
   if (d.Autoscaled) out.Autoscaled = true;
   if (d.Route) out.Route = { ...d.Route, Hosts: [...d.Route.Hosts] };
+  if (d.Secrets && Object.keys(d.Secrets).length) out.Secrets = sortedMap(d.Secrets);
   return out;
 }
 
@@ -97,6 +98,7 @@ export function validateManifest(input: unknown, file = 'manifest'): Manifest {
         });
       }
     }
+    checkSecretRefs(spec.Secrets, spec.Env, file, at);
     if (spec.Startup?.CheckReadyProtocol) spec.Startup.CheckReadyProtocol = spec.Startup.CheckReadyProtocol.toUpperCase() as Startup['CheckReadyProtocol'];
     if ((m.Kind === 'scheduled' || m.Kind === 'scheduled-job') && spec.Schedule !== undefined && spec.Schedule !== '' && spec.Schedule.trim().split(/\s+/).length < 5) {
       throw usageError('MANIFEST_INVALID_SCHEDULE', `${file}: ${at}.Schedule ${JSON.stringify(spec.Schedule)} is not a cron schedule`, {
@@ -107,6 +109,51 @@ export function validateManifest(input: unknown, file = 'manifest'): Manifest {
     }
   }
   return m;
+}
+
+/**
+ * Checks a Secrets map beyond its schema: a variable is either a secret or in
+ * Env, never both, and a `file:` key stays inside the provider's directory.
+ */
+export function checkSecretRefs(secrets: Record<string, string> | undefined, env: Record<string, string> | undefined, file: string, at: string): void {
+  for (const [name, ref] of Object.entries(secrets ?? {})) {
+    const field = `${at}.Secrets.${name}`;
+    if (env?.[name] !== undefined) {
+      throw usageError('SECRET_ENV_CLASH', `${file}: ${field}: ${name} is both a secret and an Env value`, { file, field, hints: [`Keep ${name} in Secrets only (its value then never enters the GDM), or in Env only`] });
+    }
+    const { provider, key } = parseSecretRef(ref, file, field);
+    if (provider === 'file' && (key.startsWith('/') || key.split('/').some((p) => p === '..' || p === '.' || p === '') || key.includes('\\') || key.includes('\0'))) {
+      throw usageError('SECRET_REF_INVALID', `${file}: ${field}: the file key ${JSON.stringify(key)} would leave the secrets directory`, { file, field, hints: ['A file key is a relative path inside the directory, such as ledger/db-password'] });
+    }
+  }
+}
+
+/**
+ * SECRET_PROVIDER_UNKNOWN unless every secret reference of the manifest (or of
+ * defs.yaml's clusters) names a provider of `providers`: a reference nobody
+ * here could resolve is refused when it is written, not found out at rectify time.
+ */
+export function checkSecretProviders(doc: { Deployments?: Record<string, { Secrets?: Record<string, string> }>; Clusters?: Record<string, { Secrets?: Record<string, string> }> }, providers: readonly string[], file: string): void {
+  const entries = [...Object.entries(doc.Deployments ?? {}).map(([c, d]) => [`Deployments.${c}`, d.Secrets] as const), ...Object.entries(doc.Clusters ?? {}).map(([c, d]) => [`Clusters.${c}`, d.Secrets] as const)];
+  for (const [at, secrets] of entries) {
+    for (const [name, ref] of Object.entries(secrets ?? {})) {
+      const { provider } = parseSecretRef(ref, file, `${at}.Secrets.${name}`);
+      if (!providers.includes(provider)) {
+        throw usageError('SECRET_PROVIDER_UNKNOWN', `${file}: ${at}.Secrets.${name}: no plugin provides secrets of kind ${JSON.stringify(provider)}`, {
+          file,
+          field: `${at}.Secrets.${name}`,
+          hints: [`providers here: ${providers.join(', ') || '(none)'}`, 'References are <provider>:<key>, e.g. file:ledger/db-password'],
+        });
+      }
+    }
+  }
+}
+
+/** A secret reference `<provider>:<key>` split, or SECRET_REF_INVALID. */
+export function parseSecretRef(ref: string, file = 'manifest', field = 'Secrets'): { provider: string; key: string } {
+  const m = /^([a-z][a-z0-9-]*):(.+)$/.exec(ref);
+  if (!m) throw usageError('SECRET_REF_INVALID', `${file}: ${field} is not a secret reference (its text is not shown: it may be a value put there by mistake)`, { file, field, hints: ['A reference is <provider>:<key>: file:ledger/db-password, env:STRIPE_KEY, command:prod/db'] });
+  return { provider: m[1], key: m[2] };
 }
 
 /** Checks that every deployment names a cluster defs.yaml knows. */
@@ -131,6 +178,12 @@ export function expandDeploySpec(spec: DeploySpec, cluster: Cluster | undefined)
   const out = clone(spec);
   out.Resources = { ...DEFAULT_RESOURCES, ...(spec.Resources ?? {}) };
   out.Env = { ...(cluster?.Env ?? {}), ...(spec.Env ?? {}) };
+  // A cluster's secret fills a variable the deployment names neither as a secret nor in Env.
+  const secrets = { ...(spec.Secrets ?? {}) };
+  for (const [k, v] of Object.entries(cluster?.Secrets ?? {})) if (secrets[k] === undefined && spec.Env?.[k] === undefined) secrets[k] = v;
+  for (const k of Object.keys(secrets)) delete out.Env[k];
+  if (Object.keys(secrets).length) out.Secrets = secrets;
+  else delete out.Secrets;
   const st: Record<string, unknown> = { ...(spec.Startup ?? {}) };
   for (const f of STARTUP_FIELDS) {
     if (isZero(st[f]) && cluster?.Startup && !isZero(cluster.Startup[f])) st[f] = clone(cluster.Startup[f]);
@@ -154,6 +207,12 @@ export function unexpandDeploySpec(expanded: DeploySpec, cluster: Cluster | unde
     if (env[k] === v && old?.Env?.[k] === undefined) delete env[k];
   }
   out.Env = env;
+  if (expanded.Secrets) {
+    const secrets: Record<string, string> = { ...expanded.Secrets };
+    for (const [k, v] of Object.entries(cluster?.Secrets ?? {})) if (secrets[k] === v && old?.Secrets?.[k] === undefined) delete secrets[k];
+    if (Object.keys(secrets).length) out.Secrets = secrets;
+    else delete out.Secrets;
+  }
   const st: Record<string, unknown> = { ...(expanded.Startup ?? {}) };
   const base: Record<string, unknown> = { CheckReadyURIPath: '/health', CheckReadyProtocol: 'HTTP', ...(cluster?.Startup ?? {}) };
   for (const f of STARTUP_FIELDS) {

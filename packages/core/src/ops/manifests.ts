@@ -3,7 +3,7 @@ import { manifestKey, parseManifestText, unreadableManifest, type State, type St
 import { renderYaml } from '../gdm/codec';
 import type { User } from '../gdm/store';
 import { formatManifestID, formatSourceLocation, type ManifestID } from '../model/ids';
-import { canonicalManifest, clone, defaultDeploySpec, manifestIDOf } from '../model/manifest';
+import { canonicalManifest, checkSecretProviders, clone, defaultDeploySpec, manifestIDOf } from '../model/manifest';
 import { MANIFEST_KINDS, type DeploySpec, type Manifest } from '../model/types';
 import { closest } from '../util/text';
 import type { StateBackend } from './backend';
@@ -120,10 +120,11 @@ export async function setManifest(
   id: ManifestID,
   yaml: string,
   user: User,
-  opts: { expected?: string; file?: string } = {},
+  opts: { expected?: string; file?: string; secretProviders?: readonly string[] } = {},
 ): Promise<{ manifest: Manifest; revision: string; changed: boolean }> {
   const file = opts.file ?? '<stdin>';
   const parsed = parseManifestText(yaml, file);
+  if (opts.secretProviders) checkSecretProviders(parsed, opts.secretProviders, file);
   const parsedKey = formatManifestID(manifestIDOf(parsed));
   if (parsedKey !== manifestKey(id)) {
     throw usageError('MANIFEST_ID_MISMATCH', `${file}: the manifest is for ${parsedKey}, not ${manifestKey(id)}`, {

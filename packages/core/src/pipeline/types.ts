@@ -1,3 +1,4 @@
+import type { SousError } from '../errors';
 /**
  * The values that flow through Sous's hooks. Plugins read and return these;
  * core orchestrates and knows no stack, engine, scheduler or notifier by name.
@@ -213,6 +214,12 @@ export interface DeployState {
    * value for them instead of calling them changed.
    */
   unobserved?: (keyof DeploySpec)[];
+  /**
+   * The deployment's secrets as keyed hashes, by variable name (never values):
+   * for an intended deployment, of the values resolved now; for an actual one,
+   * of the values it was deployed with, as its scheduler keeps them.
+   */
+  secrets?: Record<string, string>;
 }
 
 export type ActionKind = 'create' | 'update' | 'scale' | 'delete' | 'report-removed';
@@ -227,6 +234,8 @@ export interface Action {
   post?: DeployState;
   /** Redeploy even when nothing changed (`--force`). */
   force?: boolean;
+  /** Known to fail before the scheduler is asked (a secret that cannot be read): the outcome is Failed with this. */
+  refused?: { code: string; message: string };
 }
 
 export interface ActionOutcome {
@@ -298,6 +307,38 @@ export interface ApplyOptions {
   onProgress?: (p: Progress) => void;
   /** Give up waiting for readiness after this long (the action itself may still go on in the scheduler). */
   timeoutMs: number;
+  /**
+   * The values of the deployment's secrets, by variable name, for the scheduler
+   * to hand to its instances its own way. Never to be logged, labelled, or kept
+   * where the scheduler's state can be read back.
+   */
+  secrets?: Readonly<Record<string, string>>;
+  /**
+   * What the scheduler may keep of the intended deployment where it reads its
+   * spec back (labels, annotations, metadata): Env values and secrets as keyed
+   * hashes (core's `storedView`). Given by the rectifier.
+   */
+  stored?: StoredView;
+}
+
+/** An intended deployment as a scheduler may keep it where others can read it. */
+export interface StoredView {
+  /** The spec with each Env value replaced by its keyed hash; Secrets holds references only. */
+  spec: DeploySpec;
+  /** The secrets' keyed hashes, by variable name. */
+  secrets?: Record<string, string>;
+  /** core's intentHash of the deployment, over the sealed spec. */
+  intent: string;
+}
+
+/** Where a secret reference's value comes from: one provider (file, env, command, or a plugin's). */
+export interface SecretProvider {
+  /**
+   * The values of these keys; a key the provider does not have is left out of
+   * the map, and a key it could not read maps to its error (SECRET_PROVIDER_FAILED,
+   * naming provider and key, never a value). Throws when it cannot answer at all.
+   */
+  read(keys: readonly string[]): Promise<Map<string, string | SousError>>;
 }
 
 /** A lease on a cluster: while held, no other rectifier acts on it. */

@@ -3,7 +3,9 @@ import type { Deployment } from '../gdm/state';
 import { formatManifestID } from '../model/ids';
 import type { DeploySpec } from '../model/types';
 import { sameBuild } from '../model/version';
-import type { Action, DeployState, RectifyPlan } from '../pipeline/types';
+import type { Action, DeployState, RectifyPlan, StoredView } from '../pipeline/types';
+import type { SousError } from '../errors';
+import { sealedSpec, sealEnv, type Seal } from '../secrets/seal';
 
 /** An intended deployment as the rectifier compares it. */
 export function intendedState(d: Deployment): DeployState {
@@ -30,13 +32,33 @@ function startupKey(s: DeploySpec): string {
   return s.Startup?.SkipCheck ? 'skip' : norm(s.Startup);
 }
 
+/**
+ * The variables whose secret changed between what runs and what is intended:
+ * another reference, another value (its keyed hash), or one added or removed.
+ * Names only: a difference never says what the value is or was.
+ */
+function secretDifferences(prior: DeployState, post: DeployState): string[] {
+  const pr = prior.spec.Secrets ?? {};
+  const po = post.spec.Secrets ?? {};
+  const names = new Set([...Object.keys(pr), ...Object.keys(po)]);
+  return [...names].filter((n) => pr[n] !== po[n] || prior.secrets?.[n] !== post.secrets?.[n]).sort();
+}
+
+function sameSecrets(prior: DeployState, post: DeployState): boolean {
+  const a = post.secrets;
+  const b = prior.secrets;
+  if (!a && !b) return true;
+  return deepEqual(a ?? {}, b ?? {});
+}
+
 /** The fields whose change needs a new deploy (the original's rule), each with a description. */
-function deployDifferences(prior: DeploySpec, post: DeploySpec): string[] {
+function deployDifferences(prior: DeploySpec, post: DeploySpec, seal: (v: string) => string = (v) => v): string[] {
   const out: string[] = [];
   if (!sameBuild(prior.Version ?? '', post.Version ?? '')) out.push(`version ${prior.Version || '(none)'} → ${post.Version || '(none)'}`);
   else if (post.Digest && prior.Digest && prior.Digest !== post.Digest) out.push(`image ${prior.Digest.slice(7, 19)} → ${post.Digest.slice(7, 19)}`);
   if (resourcesOf(prior) !== resourcesOf(post)) out.push('resources');
-  if (norm(prior.Env) !== norm(post.Env)) out.push('env');
+  // Schedulers keep Env values as keyed hashes: compare both sides sealed (a hash stays as it is).
+  if (norm(prior.Env) !== norm(post.Env) && norm(sealEnv(prior.Env, seal)) !== norm(sealEnv(post.Env, seal))) out.push('env');
   if (norm(prior.Volumes) !== norm(post.Volumes)) out.push('volumes');
   if (startupKey(prior) !== startupKey(post)) out.push('startup');
   if (norm(prior.Args) !== norm(post.Args)) out.push('args');
@@ -88,12 +110,39 @@ export function deepEqual(a: unknown, b: unknown): boolean {
   return true;
 }
 
+/**
+ * What a scheduler may keep of an intended deployment where it reads it back
+ * (labels, annotations, metadata): Env values sealed, secrets as their keyed
+ * hashes, and the intent hash over that, so nothing kept there can be turned
+ * back into a value.
+ */
+export function storedView(d: DeployState, seal: Seal): StoredView {
+  const spec = sealedSpec(d.spec, seal);
+  return { spec, ...(d.secrets ? { secrets: d.secrets } : {}), intent: intentHash({ ...d, spec }) };
+}
+
 /** A stable hash of what an intended deployment asks for: a held change is released when it changes. */
 export function intentHash(s: DeployState): string {
   const spec = s.spec;
   const h = crypto.createHash('sha256');
   h.update(
-    JSON.stringify([s.kind, s.owners, spec.Version ?? '', spec.Digest ?? '', resourcesOf(spec), norm(spec.Env), norm(spec.Volumes), norm(spec.Startup), norm(spec.Args), norm(spec.Metadata), spec.NumInstances ?? 0, spec.Schedule ?? '', ...(spec.Route ? [norm(spec.Route)] : []), ...(spec.Autoscaled ? ['autoscaled'] : [])]),
+    JSON.stringify([
+      s.kind,
+      s.owners,
+      spec.Version ?? '',
+      spec.Digest ?? '',
+      resourcesOf(spec),
+      norm(spec.Env),
+      norm(spec.Volumes),
+      norm(spec.Startup),
+      norm(spec.Args),
+      norm(spec.Metadata),
+      spec.NumInstances ?? 0,
+      spec.Schedule ?? '',
+      ...(spec.Route ? [norm(spec.Route)] : []),
+      ...(spec.Autoscaled ? ['autoscaled'] : []),
+      ...(spec.Secrets ? [norm(spec.Secrets), norm(s.secrets)] : []),
+    ]),
   );
   return h.digest('hex').slice(0, 24);
 }
@@ -117,6 +166,10 @@ export interface DiffOptions {
    * absent, so whatever runs of them is neither changed nor reported removed.
    */
   unreadable?: ReadonlySet<string>;
+  /** Turns a value into the keyed hash schedulers keep of it, to compare Env against what they report. */
+  seal?: Seal;
+  /** Deployments whose secrets could not be read: each is planned as a change that fails with its error. */
+  refused?: ReadonlyMap<string, SousError>;
   revision: string;
 }
 
@@ -143,6 +196,11 @@ export function planActions(intended: DeployState[], actual: DeployState[], opts
       unchanged.push(post.id);
       continue;
     }
+    const refused = opts.refused?.get(post.id);
+    if (refused && (prior || (post.spec.NumInstances ?? 0) > 0)) {
+      actions.push({ kind: prior ? 'update' : 'create', deploymentID: post.id, cluster: post.cluster, reason: `its secrets cannot be read (${refused.code})`, prior, post, refused: { code: refused.code, message: refused.message } });
+      continue;
+    }
     if (!prior) {
       if ((post.spec.NumInstances ?? 0) === 0 && !forced) {
         unchanged.push(post.id);
@@ -152,11 +210,13 @@ export function planActions(intended: DeployState[], actual: DeployState[], opts
       continue;
     }
     const priorSpec = comparablePrior(prior, post);
-    if (!forced && prior.status !== 'Failed' && prior.status !== 'Pending' && prior.kind === post.kind && deepEqual(priorSpec, post.spec) && sameOwners(prior.owners, post.owners)) {
+    if (!forced && prior.status !== 'Failed' && prior.status !== 'Pending' && prior.kind === post.kind && deepEqual(priorSpec, post.spec) && sameSecrets(prior, post) && sameOwners(prior.owners, post.owners)) {
       unchanged.push(post.id);
       continue;
     }
-    const diffs = deployDifferences(priorSpec, post.spec);
+    const diffs = deployDifferences(priorSpec, post.spec, opts.seal);
+    const changedSecrets = secretDifferences(prior, post);
+    if (changedSecrets.length) diffs.push(`secrets changed: ${changedSecrets.join(', ')}`);
     if (prior.status === 'Failed') diffs.push(`the current deploy failed${prior.message ? `: ${prior.message}` : ''}`);
     const requestDiffs: string[] = [];
     if (prior.kind !== post.kind) requestDiffs.push(`kind ${prior.kind} → ${post.kind}`);

@@ -16,6 +16,8 @@ export class MemoryScheduler implements Scheduler {
   readonly kind = 'memory';
   readonly deployments = new Map<string, DeployState>();
   readonly calls: Action[] = [];
+  /** The secret values each deployment was last given (ApplyOptions.secrets), as an engine's container environment would hold them. */
+  readonly secretsGiven = new Map<string, Readonly<Record<string, string>>>();
   /** The most actions in flight at once, to check bounded concurrency. */
   maxInFlight = 0;
   private inFlight = 0;
@@ -52,7 +54,7 @@ export class MemoryScheduler implements Scheduler {
         this.deployments.set(action.deploymentID, { ...post, status: 'Failed', message: b.fail });
         return { action, resolution: action.kind === 'create' ? 'not created' : 'not updated', status: 'Failed', message: b.fail, attempts: attempt, durationMs: Date.now() - started };
       }
-      void opts;
+      if (opts.secrets) this.secretsGiven.set(action.deploymentID, opts.secrets);
       this.deployments.set(action.deploymentID, { ...post, status: 'Active' });
       return { action, resolution: action.kind === 'create' ? 'created' : 'updated', status: 'Active', attempts: attempt, durationMs: Date.now() - started };
     } finally {

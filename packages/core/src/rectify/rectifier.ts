@@ -1,6 +1,6 @@
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { toSousError, usageError } from '../errors';
+import { failure, toSousError, usageError } from '../errors';
 import type { Sous } from '../hooks/sous';
 import { intendedDeployments, type State } from '../gdm/state';
 import { formatManifestID, parseManifestID } from '../model/ids';
@@ -9,8 +9,9 @@ import type { Cluster } from '../model/types';
 import type { StateBackend } from '../ops/backend';
 import { matchesDeployment, matchesManifest, type ResolvedFilters } from '../ops/filters';
 import type { Action, ActionOutcome, DeployState, DigestPin, Lease, Progress, RectifyPlan, RectifyResult, Scheduler } from '../pipeline/types';
-import { intendedState, intentHash, planActions } from './diff';
+import { intendedState, planActions, storedView } from './diff';
 import { resolvePins, withPins } from './pins';
+import { resolveSecrets, secretHashKey, sealer, type ResolvedSecrets, type Seal } from '../secrets';
 import { fileLease, StatusStore, type DeploymentStatus } from './status';
 import { backoff, limiter, sleep } from './util';
 import { emitEvent } from '../events/emit';
@@ -88,7 +89,16 @@ export class Rectifier {
   }
 
   /** Reads intended and actual state and makes the plan; changes nothing. */
-  async plan(opts: RectifyOptions = {}): Promise<{ plan: RectifyPlan; state: State; scopes: ClusterScope[]; actual: DeployState[] }> {
+  private realSeal?: Seal;
+  /** The keyed hash schedulers keep of Env and secret values; its key is read (or made) on first use. */
+  readonly seal: Seal = (v) => (this.realSeal ??= sealer(secretHashKey(this.sous.config.secretHashKeyFile)))(v);
+
+  /** The intent of an intended deployment, as its scheduler records it (over the sealed spec). */
+  private intentOf(post: DeployState): string {
+    return storedView(post, this.seal).intent;
+  }
+
+  async plan(opts: RectifyOptions = {}): Promise<{ plan: RectifyPlan; state: State; scopes: ClusterScope[]; actual: DeployState[]; secrets: ResolvedSecrets }> {
     const filters = opts.filters ?? {};
     this.gdmIdentity ??= this.backend.identity?.() ?? Promise.resolve(undefined);
     const [state, gdm] = await Promise.all([this.backend.read(), this.gdmIdentity]);
@@ -121,7 +131,11 @@ export class Rectifier {
     const force = opts.force === true ? new Set(intended.map((d) => d.id)) : opts.force || undefined;
     // A manifest whose file does not read is unknown, never absent: what runs of it is left alone.
     const unreadable = state.flaws.filter((f) => f.manifest && matchesManifest(filters, parseManifestID(f.manifest)));
+    // Secrets are read where the rectifier runs; a deployment whose secrets cannot be read fails, the others go on.
+    const secrets = await resolveSecrets(this.sous, intended, this.seal);
     let plan = planActions(intended, actual, {
+      seal: this.seal,
+      refused: secrets.errors,
       clustersRead: read,
       prune: (c) => Boolean(opts.prune) || Boolean(state.defs.Clusters?.[c]?.AllowPrune),
       force,
@@ -137,7 +151,7 @@ export class Rectifier {
     if (pinning.pins.length) plan.pins = pinning.pins;
     await this.applyHolds(plan, force);
     plan = await this.sous.hooks.plan.promise(plan);
-    return { plan, state, scopes, actual };
+    return { plan, state, scopes, actual, secrets };
   }
 
   /** Moves changes that failed too often in a row (at the same intent) out of the plan. */
@@ -152,7 +166,7 @@ export class Rectifier {
       }
       if (!byCluster.has(a.cluster)) byCluster.set(a.cluster, await this.status.load(a.cluster));
       const rec = byCluster.get(a.cluster)![a.deploymentID];
-      if (rec && rec.intent === intentHash(a.post) && rec.failures >= limit) {
+      if (rec && rec.intent === this.intentOf(a.post) && rec.failures >= limit) {
         plan.held.push({ action: a, failures: rec.failures, lastError: rec.message ?? '' });
       } else keep.push(a);
     }
@@ -209,7 +223,7 @@ export class Rectifier {
   /** One rectify pass. */
   async run(opts: RectifyOptions = {}): Promise<RectifyResult> {
     const started = Date.now();
-    const { plan, scopes } = await this.plan(opts);
+    const { plan, scopes, secrets } = await this.plan(opts);
     if (plan.pins?.length) await this.writePins(plan);
     const holder = opts.holder ?? `${os.hostname()}:${process.pid}`;
     await this.takeLeases(scopes, holder, plan);
@@ -225,7 +239,7 @@ export class Rectifier {
           const limit = limiter(this.sous.config.rectify.concurrency);
           const renew = scope.lease ? setInterval(() => void scope.lease!.renew(), LEASE_TTL_MS / 3) : undefined;
           try {
-            await Promise.all(actions.map((a) => limit(async () => outcomes.push(await this.applyOne(scope, a, opts)))));
+            await Promise.all(actions.map((a) => limit(async () => outcomes.push(await this.applyOne(scope, a, opts, secrets.values.get(a.deploymentID))))));
           } finally {
             if (renew) clearInterval(renew);
           }
@@ -240,7 +254,7 @@ export class Rectifier {
     return result;
   }
 
-  private async applyOne(scope: ClusterScope, action: Action, opts: RectifyOptions): Promise<ActionOutcome> {
+  private async applyOne(scope: ClusterScope, action: Action, opts: RectifyOptions, secrets?: Record<string, string>): Promise<ActionOutcome> {
     const t0 = Date.now();
     opts.observer?.actionStart?.(action);
     const prevStatus = (await this.status.load(action.cluster))[action.deploymentID];
@@ -253,7 +267,7 @@ export class Rectifier {
       opts.observer?.actionDone?.(outcome);
       return outcome;
     }
-    const intent = action.post ? intentHash(action.post) : 'deleted';
+    const intent = action.post ? this.intentOf(action.post) : 'deleted';
     if (prevStatus && prevStatus.status === 'Active' && prevStatus.intent === intent && action.prior && !action.force) {
       await this.event('rectify.drift', action, { intended: snapshot(action.post), actual: snapshot(action.prior), differences: action.reason.split(', '), action: action.kind });
     }
@@ -263,11 +277,19 @@ export class Rectifier {
     let outcome: ActionOutcome;
     for (;;) {
       attempts++;
+      if (action.refused) {
+        // Known to fail before the scheduler is asked (its secrets cannot be read): what runs is left as it is.
+        outcome = { action, resolution: action.kind === 'create' ? 'not created' : 'not updated', status: 'Failed', message: `${action.refused.message} [${action.refused.code}]`, attempts, durationMs: 0 };
+        await this.sous.hooks.failed.promise(action, failure(action.refused.code, action.refused.message));
+        break;
+      }
       try {
         outcome = await scope.scheduler!.apply(action, {
           signal: opts.signal,
           timeoutMs: opts.timeoutMs ?? defaultTimeout(action),
           onProgress: (p) => opts.observer?.progress?.(action, p),
+          ...(secrets ? { secrets } : {}),
+          ...(action.post ? { stored: storedView(action.post, this.seal) } : {}),
         });
         outcome.attempts = attempts;
         break;

@@ -2,6 +2,7 @@ import type { FastifyInstance } from 'fastify';
 import {
   canonicalManifest,
   checkAllReadable,
+  checkSecretProviders,
   checkReadable,
   formatManifestID,
   formatSourceLocation,
@@ -59,6 +60,8 @@ export function stateRoutes(app: FastifyInstance, ctx: ServerContext): void {
   app.put('/gdm', { bodyLimit: 64 * 1024 * 1024 }, async (req, reply) => {
     const who = await authorize(ctx, req, 'admin');
     const doc = body<GdmPut>(req, '/definitions/GdmPut');
+    for (const m of doc.manifests) checkSecretProviders(m, ctx.sous.secretProviders(), `manifest ${m.Source}`);
+    if (doc.defs) checkSecretProviders(doc.defs, ctx.sous.secretProviders(), 'defs');
     const r = await write(ctx, who, (s) => {
       checkPrecondition(req, s.revision);
       const keep = new Set(doc.manifests.map((m) => formatManifestID({ source: parseSourceLocation(m.Source), flavor: m.Flavor ?? '' })));
@@ -89,6 +92,7 @@ export function stateRoutes(app: FastifyInstance, ctx: ServerContext): void {
   app.put('/defs', async (req, reply) => {
     const who = await authorize(ctx, req, 'admin');
     const defs = body<Defs>(req, '', 'defs');
+    checkSecretProviders(defs, ctx.sous.secretProviders(), 'defs');
     const r = await write(ctx, who, (s) => {
       checkPrecondition(req, s.defsBlob);
       const removed = Object.keys(s.defs.Clusters ?? {}).filter((c) => !defs.Clusters?.[c]);
@@ -125,6 +129,7 @@ export function stateRoutes(app: FastifyInstance, ctx: ServerContext): void {
     else if (put.manifest) manifest = put.manifest;
     else throw usageError('INVALID_BODY', 'give the manifest as text (YAML) or as manifest (JSON)', { hints: ['{"text": "Source: ...\\n"}'] });
     const bodyID = formatManifestID({ source: parseSourceLocation(manifest.Source), flavor: manifest.Flavor ?? '' });
+    checkSecretProviders(manifest, ctx.sous.secretProviders(), 'request body');
     if (bodyID !== manifestKey(id)) throw usageError('MANIFEST_ID_MISMATCH', `the body is the manifest ${bodyID}, not ${manifestKey(id)}`, { field: 'Source', hints: ['Keep the query and the body in agreement'] });
     let created = false;
     const r = await write(ctx, who, (s) => {

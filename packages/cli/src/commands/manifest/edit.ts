@@ -28,7 +28,7 @@ export default class ManifestEdit extends SousCommand {
       return { manifestID: formatManifestID(id), changed: false, revision: current.revision };
     }
     try {
-      const w = await setManifest(backend, id, edited, await this.user(), { expected: current.yaml, file });
+      const w = await setManifest(backend, id, edited, await this.user(), { expected: current.yaml, file, secretProviders: await this.secretProviders() });
       fs.rmSync(path.dirname(file), { recursive: true, force: true });
       this.log(`Updated ${formatManifestID(id)} (${w.revision.slice(0, 12)}).`);
       return { manifestID: formatManifestID(id), changed: w.changed, revision: w.revision };

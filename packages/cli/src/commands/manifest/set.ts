@@ -26,7 +26,7 @@ export default class ManifestSet extends SousCommand {
       for await (const c of process.stdin) chunks.push(c as Buffer);
       text = Buffer.concat(chunks).toString('utf8');
     }
-    const r = await setManifest(await this.backend(), id, text, await this.user(), { file: flags.file ?? '<stdin>' });
+    const r = await setManifest(await this.backend(), id, text, await this.user(), { file: flags.file ?? '<stdin>', secretProviders: await this.secretProviders() });
     this.log(r.changed ? `Updated ${formatManifestID(id)} (${r.revision.slice(0, 12)}).` : `No change to ${formatManifestID(id)}.`);
     return { manifestID: formatManifestID(id), revision: r.revision, changed: r.changed, manifest: r.manifest };
   }
