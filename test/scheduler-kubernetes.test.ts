@@ -9,46 +9,16 @@
  * ES module jest cannot load, so the built plugin runs in a child process
  * (test/fixtures/modelled/kubernetes/driver.cjs) and reports JSON.
  */
-import { execFile, execFileSync } from 'node:child_process';
+import { execFileSync } from 'node:child_process';
 import * as fs from 'node:fs';
-import * as os from 'node:os';
 import * as path from 'node:path';
-import { expandDeploySpec, formatManifestID, intendedState, manifestIDOf, planActions, type Action, type Cluster, type DeploySpec, type DeployState, type Manifest } from '@sous/core';
-// eslint-disable-next-line @typescript-eslint/no-require-imports
-const { KubeApiServer } = require('./helpers/kube-api-server.js');
+import { planActions, SEALED_PREFIX, sealer, storedView, type Action, type DeployState } from '@sous/core';
+import { cleanup, drive, DIGEST, HASH_KEY, intended, NAME, plan, requireFreshBuild, SHOP, shopSpec, startApi, TOKEN, tmp, values, writes } from './scheduler-kubernetes-world';
 
 /* eslint-disable @typescript-eslint/no-explicit-any */
-const ROOT = path.resolve(__dirname, '..');
-const DRIVER = path.join(__dirname, 'fixtures/modelled/kubernetes/driver.cjs');
-const PLUGIN = path.join(ROOT, 'packages/plugin-scheduler-kubernetes');
-const DIGEST = (c: string) => `sha256:${c.repeat(64)}`;
-const SHOP = 'east:github.com/acme/shop';
-const NAME = 'shop-c8768ce2';
-const TOKEN = 't0ken-east';
-
-interface StepResult {
-  op: string;
-  ok: boolean;
-  value?: any;
-  error?: { code: string; message: string; hints?: string[]; details?: Record<string, any>; exit?: number };
-}
-
 let api: any;
-const dirs: string[] = [];
 
-beforeAll(() => {
-  // The driver runs the built plugin: refuse to test a build older than its sources.
-  const dist = path.join(PLUGIN, 'dist/index.js');
-  if (!fs.existsSync(dist) || !fs.existsSync(path.join(ROOT, 'packages/core/dist/index.js'))) throw new Error('build first: npm run build (or npx tsc -b packages/plugin-scheduler-kubernetes)');
-  const stale = fs
-    .readdirSync(path.join(PLUGIN, 'src'))
-    .filter((f) => f.endsWith('.ts') && !f.endsWith('.test.ts'))
-    .filter((f) => {
-      const js = path.join(PLUGIN, 'dist', f.replace(/\.ts$/, '.js'));
-      return !fs.existsSync(js) || fs.statSync(path.join(PLUGIN, 'src', f)).mtimeMs > fs.statSync(js).mtimeMs + 1000;
-    });
-  if (stale.length) throw new Error(`packages/plugin-scheduler-kubernetes/dist is older than ${stale.join(', ')}: rebuild it (npx tsc -b packages/plugin-scheduler-kubernetes)`);
-});
+beforeAll(() => requireFreshBuild());
 
 afterEach(async () => {
   // Every request the plugin made was one a real API server accepts from a correct client (paths, verbs, content types, fieldManager, schemas).
@@ -60,60 +30,12 @@ afterEach(async () => {
   }
 });
 
-afterAll(() => {
-  for (const d of dirs) fs.rmSync(d, { recursive: true, force: true });
-});
-
-function tmp(prefix: string): string {
-  const d = fs.mkdtempSync(path.join(os.tmpdir(), prefix));
-  dirs.push(d);
-  return d;
-}
+afterAll(() => cleanup());
 
 async function start(opts: Record<string, unknown> = {}): Promise<any> {
-  api = await new KubeApiServer({ tokens: { [TOKEN]: 'system:serviceaccount:sous:sous' }, namespaces: ['sous'], ...opts }).start();
+  api = await startApi(opts);
   return api;
 }
-
-function east(url: string): Cluster {
-  return { Name: 'east', Kind: 'kubernetes', BaseURL: url, Env: { REGION: 'east' }, Startup: { ConnectDelay: 5, CheckReadyRetries: 3 }, Registry: 'registry.example.com', AllowedAdvisories: [] };
-}
-
-function shopSpec(over: Partial<DeploySpec> = {}): DeploySpec {
-  return { Resources: { cpus: '0.5', memory: '256', ports: '1' }, Env: { LOG_LEVEL: 'info', DB_PASSWORD: 'hunter2-canary' }, NumInstances: 2, Volumes: [], Startup: { CheckReadyURIPath: '/ready', Timeout: 30, CheckReadyInterval: 5 }, Version: '1.2.0', Digest: DIGEST('a'), Stack: 'node', ...over };
-}
-
-function intended(source: string, kind: Manifest['Kind'], spec: DeploySpec, url: string, flavor = ''): DeployState {
-  const m: Manifest = { Source: source, Flavor: flavor || undefined, Owners: ['ops@acme.example'], Kind: kind, Deployments: { east: spec } };
-  const mid = manifestIDOf(m);
-  return intendedState({ id: `east:${formatManifestID(mid)}`, manifestID: mid, cluster: 'east', clusterDef: east(url), kind, owners: m.Owners!, spec: expandDeploySpec(spec, east(url)) });
-}
-
-function plan(want: DeployState[], actual: DeployState[], prune = false) {
-  return planActions(want, actual, { clustersRead: new Set(['east']), prune: () => prune, revision: 'test' });
-}
-
-/** Runs the scenario in a child process against the cluster at `url`; credentials come from SOUS_KUBE_TOKEN_EAST unless given. */
-function drive(url: string, steps: unknown[], extra: { def?: Partial<Cluster>; options?: Record<string, unknown>; env?: Record<string, string> } = {}): Promise<StepResult[]> {
-  const dir = tmp('sous-k8s-test-');
-  const file = path.join(dir, 'scenario.json');
-  fs.writeFileSync(file, JSON.stringify({ cluster: { name: 'east', def: { ...east(url), ...extra.def } }, options: { namespace: 'sous', ...extra.options }, steps }));
-  const env: NodeJS.ProcessEnv = Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith('SOUS_KUBE') && k !== 'KUBECONFIG' && !k.startsWith('KUBERNETES_')));
-  Object.assign(env, { SOUS_KUBE_TOKEN_EAST: TOKEN, HOME: dir }, extra.env ?? {});
-  return new Promise((resolve, reject) => {
-    execFile(process.execPath, [DRIVER, file], { cwd: ROOT, env, timeout: 60_000 }, (err, stdout, stderr) => {
-      if (err) return reject(new Error(`driver failed: ${err.message}\n${stderr}`));
-      resolve((JSON.parse(stdout) as { results: StepResult[] }).results);
-    });
-  });
-}
-
-function values(results: StepResult[]): any[] {
-  for (const r of results) if (!r.ok) throw new Error(`step ${r.op} failed: ${r.error?.code} ${r.error?.message}`);
-  return results.map((r) => r.value);
-}
-
-const writes = (a: any) => a.requests.filter((r: any) => ['PATCH', 'POST', 'PUT', 'DELETE'].includes(r.method));
 
 describe('Kubernetes scheduler (modelled API server, built plugin in a child process)', () => {
   it('applies a ServiceAccount, a Deployment and a guessable Service server-side as field manager sous, follows the rollout, reads back what it applied, and a restarted Sous plans nothing', async () => {
@@ -142,9 +64,12 @@ describe('Kubernetes scheduler (modelled API server, built plugin in a child pro
     expect([c.readinessProbe.httpGet, c.readinessProbe.periodSeconds, c.readinessProbe.failureThreshold]).toEqual([{ path: '/ready', port: 'port0', scheme: 'HTTP' }, 5, 3]);
     expect(c.livenessProbe.httpGet.path).toBe('/ready');
     expect(d.metadata.annotations['sous.dev/service']).toBe('shop');
-    // The annotation names the env but holds none of its values.
+    // The annotation keeps core's stored view: the env's names with keyed hashes, none of its values; the intent is core's over that view.
     expect(d.metadata.annotations['sous.dev/spec']).not.toContain('hunter2-canary');
-    expect(JSON.parse(d.metadata.annotations['sous.dev/spec']).EnvNames).toEqual(['DB_PASSWORD', 'LOG_LEVEL', 'REGION']);
+    const kept = JSON.parse(d.metadata.annotations['sous.dev/spec']);
+    expect(Object.keys(kept.Env).sort()).toEqual(['DB_PASSWORD', 'LOG_LEVEL', 'REGION']);
+    for (const v of Object.values(kept.Env)) expect(v).toMatch(new RegExp(`^${SEALED_PREFIX}[0-9a-f]{32}$`));
+    expect(d.metadata.annotations['sous.dev/intent']).toBe(storedView(want, sealer(Buffer.from(HASH_KEY))).intent);
     expect(api.get('services', 'sous', 'shop').spec).toMatchObject({ selector: d.spec.selector.matchLabels, ports: [{ name: 'port0', port: 8080, targetPort: 'port0' }] });
     expect(actual).toHaveLength(1);
     expect(actual[0]).toMatchObject({ id: SHOP, kind: 'http-service', status: 'Active', ref: { name: NAME, workload: 'Deployment', service: 'shop', replicasBySous: true } });

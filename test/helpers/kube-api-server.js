@@ -108,7 +108,9 @@ function removeAt(obj, key) {
     v = next;
   }
   const last = segs[segs.length - 1];
-  if (isObj(v)) delete v[last];
+  // The `name` of a keyed list item is its key, not a field of its own: the item goes once nothing else of it is left.
+  const keyOfItem = last === 'name' && segs.length > 1 && /^\[name=/.test(segs[segs.length - 2]);
+  if (isObj(v) && !keyOfItem) delete v[last];
   // Empty containers left behind go too (an emptied list item goes from its list).
   for (let i = parents.length - 1; i >= 0; i--) {
     const [parent, seg] = parents[i];
@@ -159,6 +161,8 @@ const DNS1123_LABEL = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/;
 const DNS1123_SUBDOMAIN = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$/;
 const DNS1035_LABEL = /^[a-z]([-a-z0-9]*[a-z0-9])?$/;
 const LABEL_VALUE = /^(([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9])?$/;
+const SECRET_KEY = /^[-._a-zA-Z0-9]+$/;
+const BASE64 = /^(?:[A-Za-z0-9+/]{4})*(?:[A-Za-z0-9+/]{2}==|[A-Za-z0-9+/]{3}=)?$/;
 const QTY = { m: 1e-3, '': 1, k: 1e3, M: 1e6, G: 1e9, Ki: 1024, Mi: 1024 ** 2, Gi: 1024 ** 3 };
 const quantity = (q) => {
   const m = /^([0-9.]+)([a-zA-Z]*)$/.exec(String(q));
@@ -180,8 +184,26 @@ function semanticCauses(r, obj) {
     const tl = obj.spec?.template?.metadata?.labels ?? {};
     if (!Object.entries(sel).every(([k, v]) => tl[k] === v)) bad('spec.template.metadata.labels', tl, '`selector` does not match template `labels`');
   }
+  if (r.kind === 'Secret') {
+    let size = 0;
+    for (const [key, v] of Object.entries(obj.data ?? {})) {
+      if (!SECRET_KEY.test(key)) bad(`data[${key}]`, key, "a valid config key must consist of alphanumeric characters, '-', '_' or '.'");
+      if (typeof v !== 'string' || !BASE64.test(v)) causes.push({ reason: 'FieldValueInvalid', message: 'Invalid value: illegal base64 data', field: `data[${key}]` });
+      else size += Buffer.from(v, 'base64').length;
+    }
+    if (size > 1024 * 1024) causes.push({ reason: 'FieldValueTooLong', message: 'Too long: must have at most 1048576 bytes', field: 'data' });
+  }
+  (obj.metadata?.ownerReferences ?? []).forEach((o, i) => {
+    if (!o.uid) causes.push({ reason: 'FieldValueInvalid', message: 'Invalid value: "": uid must not be empty', field: `metadata.ownerReferences[${i}].uid` });
+  });
   (pod?.spec?.containers ?? []).forEach((c, i) => {
     const at = `${podPath}.spec.containers[${i}]`;
+    (c.env ?? []).forEach((e, j) => {
+      const ref = e.valueFrom?.secretKeyRef;
+      if (e.valueFrom && e.value) causes.push({ reason: 'FieldValueInvalid', message: "Invalid value: \"\": may not be specified when `value` is not empty", field: `${at}.env[${j}].valueFrom` });
+      if (ref && (!ref.key || !SECRET_KEY.test(ref.key))) bad(`${at}.env[${j}].valueFrom.secretKeyRef.key`, ref.key ?? '', "a valid config key must consist of alphanumeric characters, '-', '_' or '.'");
+      if (ref && !DNS1123_SUBDOMAIN.test(ref.name ?? '')) bad(`${at}.env[${j}].valueFrom.secretKeyRef.name`, ref.name ?? '', 'a lowercase RFC 1123 subdomain');
+    });
     if (!DNS1123_LABEL.test(c.name ?? '')) bad(`${at}.name`, c.name, 'a lowercase RFC 1123 label');
     if (!c.image) causes.push({ reason: 'FieldValueRequired', message: 'Required value', field: `${at}.image` });
     for (const res of ['cpu', 'memory']) {
@@ -351,6 +373,8 @@ class KubeApiServer {
     this.validate = opts.validate !== false;
     this.tls = opts.tls;
     this.listCache = new Map();
+    /** What the garbage collector deleted: `<resource>/<name>`. */
+    this.collected = [];
   }
 
   key(r, ns, name) {
@@ -503,8 +527,10 @@ class KubeApiServer {
     }
     if (verb === 'delete') {
       if (!live) return notFound();
-      this.objects.delete(k);
-      this.managers.delete(k);
+      const policy = query.propagationPolicy ?? 'Background';
+      if (!['Background', 'Foreground', 'Orphan'].includes(policy)) return status('BadRequest', { message: `Invalid propagationPolicy: ${policy}` });
+      this.remove(k);
+      this.collectGarbage(ns, policy === 'Orphan' ? live.metadata.uid : undefined);
       return { code: 200, body: r.workload ? { ...this.public(live), metadata: { ...live.metadata, deletionTimestamp: new Date().toISOString() } } : status('Success', { name, kind: r.plural }).body };
     }
     if (!['application/json', 'application/apply-patch+yaml', 'application/merge-patch+json', 'application/strategic-merge-patch+json', 'application/json-patch+json'].includes(contentType)) {
@@ -550,6 +576,41 @@ class KubeApiServer {
       return this.write(r, k, body, live, query.fieldManager || 'unknown', 'Update', changed, false);
     }
     return this.refuse(`${method} ${u.pathname}: ${verb} is not modelled`, status('MethodNotAllowed'));
+  }
+
+  /** Deletes a stored object. */
+  remove(k) {
+    this.objects.delete(k);
+    this.managers.delete(k);
+  }
+
+  /**
+   * The garbage collector: an object whose ownerReferences all name uids that
+   * no longer exist in its namespace is deleted (and so on, down the chain);
+   * with `orphan`, references to that uid are removed instead (propagationPolicy
+   * Orphan). The real one works in the background; the model does it at once.
+   */
+  collectGarbage(ns, orphan) {
+    for (let again = true; again; ) {
+      again = false;
+      const inNs = [...this.objects.entries()].filter(([k]) => k.split('/')[1] === ns);
+      const uids = new Set(inNs.map(([, o]) => o.metadata.uid));
+      for (const [k, o] of inNs) {
+        const refs = o.metadata.ownerReferences ?? [];
+        if (!refs.length) continue;
+        if (orphan && refs.some((x) => x.uid === orphan)) {
+          o.metadata.ownerReferences = refs.filter((x) => x.uid !== orphan);
+          if (!o.metadata.ownerReferences.length) delete o.metadata.ownerReferences;
+          o.metadata.resourceVersion = String(++this.rv);
+          continue;
+        }
+        if (refs.every((x) => !uids.has(x.uid))) {
+          this.remove(k);
+          this.collected.push(`${k.split('/')[0]}/${o.metadata.name}`);
+          again = true;
+        }
+      }
+    }
   }
 
   checkIdentity(r, body, ns, name) {
@@ -672,6 +733,8 @@ class KubeApiServer {
     }
     if (r.kind === 'Service') o.status = { loadBalancer: {} };
     this.objects.set(k, o);
+    // An object written with owners that are all gone is collected, as the garbage collector does.
+    if (o.metadata.ownerReferences?.length) this.collectGarbage(meta.namespace);
   }
 }
 

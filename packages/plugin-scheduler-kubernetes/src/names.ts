@@ -34,6 +34,8 @@ export const ANNOTATIONS = {
   service: 'sous.dev/service',
   /** The kind of route made for the deployment (Ingress or HTTPRoute), on the workload. */
   route: 'sous.dev/route',
+  /** The deployment's secrets as keyed hashes by variable (never values), as JSON, on the workload and its Secret. */
+  secrets: 'sous.dev/secrets',
 } as const;
 
 /** The field manager Sous applies as (server-side apply). */
@@ -99,6 +101,19 @@ export function labelValue(s: string): string {
 
 /** Pod template annotation a forced redeploy sets, so the pods are replaced even when nothing else changed. */
 export const RESTARTED_AT = 'sous.dev/restarted-at';
+
+/** Pod template annotation derived from the secrets' keyed hashes: a rotated value changes it, and so rolls the pods. */
+export const SECRETS_HASH = 'sous.dev/secrets-hash';
+
+/** The name of the Secret holding a deployment's secret values: its objects' name and `-env`. */
+export function secretName(workloadName: string): string {
+  return `${workloadName}-env`;
+}
+
+/** A short hash of the secrets' keyed hashes (variables sorted), for the pod template annotation. */
+export function secretsHash(hashes: Record<string, string>): string {
+  return hash(JSON.stringify(Object.keys(hashes).sort().map((k) => [k, hashes[k]])), 16);
+}
 
 /** The name of a cluster's rectifier Lease. */
 export function leaseName(cluster: string): string {

@@ -1,4 +1,4 @@
-import { formatManifestID, intentHash, pinnedImage, usageError, type DeploySpec, type DeployState, type Manifest, type Startup } from '@sous/core';
+import { formatManifestID, intentHash, pinnedImage, usageError, type DeploySpec, type DeployState, type Manifest, type Startup, type StoredView } from '@sous/core';
 import type {
   V1Container,
   V1CronJob,
@@ -8,11 +8,13 @@ import type {
   V1ObjectMeta,
   V1PodSpec,
   V1Probe,
+  V1OwnerReference,
   V1ResourceRequirements,
+  V1Secret,
   V1Service,
   V1ServiceAccount,
 } from '@kubernetes/client-node';
-import { ANNOTATIONS, appName, deploymentHash, LABELS, labelValue, MANAGED_BY, objectName, RESTARTED_AT } from './names';
+import { ANNOTATIONS, appName, deploymentHash, LABELS, labelValue, MANAGED_BY, objectName, RESTARTED_AT, SECRETS_HASH, secretsHash } from './names';
 
 /** What Kubernetes object runs a kind of deployment. */
 export type Workload = 'Deployment' | 'CronJob';
@@ -45,6 +47,15 @@ export interface BuildContext {
   restartedAt?: string;
   /** Run every pod with the restricted security context, whatever its stack. */
   restricted?: boolean;
+  /**
+   * What core lets the scheduler keep of the deployment where it can be read
+   * back (the spec with Env values as keyed hashes, the secrets' keyed hashes,
+   * the intent): the annotations hold this, never values. Without it (the
+   * scheduler driven directly), the spec annotation keeps Env names only.
+   */
+  stored?: StoredView;
+  /** The Secret the pod's secret variables come from (secretKeyRef), when the spec has Secrets. */
+  secretName?: string;
 }
 
 /** The image a deployment runs: the application's image in the cluster's registry, pinned by digest. */
@@ -92,13 +103,19 @@ export function resourcesFor(spec: DeploySpec): V1ResourceRequirements {
   return { requests: { cpu: cpuQ(cpu), memory: memQ(mem) }, ...(Object.keys(limits).length ? { limits } : {}) };
 }
 
-/** The spec's env (sorted), then PORT0..n and PORT as Singularity gave them, unless the spec sets them. */
-export function envFor(spec: DeploySpec, basePort: number): V1EnvVar[] {
+/**
+ * The spec's env (sorted), its secrets as references to the deployment's
+ * Secret (`valueFrom.secretKeyRef`, never a value), then PORT0..n and PORT as
+ * Singularity gave them, unless the spec sets them.
+ */
+export function envFor(spec: DeploySpec, basePort: number, secretName?: string): V1EnvVar[] {
   const env: Record<string, string> = { ...(spec.Env ?? {}) };
   const out: V1EnvVar[] = Object.keys(env)
     .sort()
     .map((name) => ({ name, value: String(env[name]) }));
-  for (const [name, value] of Object.entries(generatedEnv(spec, basePort))) if (!(name in env)) out.push({ name, value });
+  const secrets = Object.keys(spec.Secrets ?? {}).sort();
+  if (secrets.length && secretName) for (const name of secrets) out.push({ name, valueFrom: { secretKeyRef: { name: secretName, key: name } } });
+  for (const [name, value] of Object.entries(generatedEnv(spec, basePort))) if (!(name in env) && !secrets.includes(name)) out.push({ name, value });
   return out;
 }
 
@@ -184,9 +201,20 @@ export function annotatedSpec(spec: DeploySpec): string {
   return JSON.stringify({ ...rest, EnvNames: Object.keys(Env ?? {}).sort() });
 }
 
-/** The annotations that carry the deployment's identity and intended spec. */
-export function annotationsFor(s: DeployState): Record<string, string> {
-  return {
+/** The secrets' keyed hashes of a deployment, by variable: core's stored view, else what the intended state carries. */
+export function secretHashes(s: DeployState, stored: StoredView | undefined): Record<string, string> | undefined {
+  const h = stored?.secrets ?? s.secrets;
+  return h && Object.keys(h).length ? h : undefined;
+}
+
+/**
+ * The annotations that carry the deployment's identity and intended spec.
+ * With core's stored view, the spec is kept as it seals it (Env values as
+ * keyed hashes, Secrets as references) and the secrets as keyed hashes; no
+ * annotation ever holds a value.
+ */
+export function annotationsFor(s: DeployState, stored?: StoredView): Record<string, string> {
+  const out: Record<string, string> = {
     [ANNOTATIONS.deploymentID]: s.id,
     [ANNOTATIONS.manifestID]: formatManifestID(s.manifestID),
     [ANNOTATIONS.cluster]: s.cluster,
@@ -194,9 +222,12 @@ export function annotationsFor(s: DeployState): Record<string, string> {
     [ANNOTATIONS.owners]: JSON.stringify([...s.owners].sort()),
     [ANNOTATIONS.version]: s.spec.Version ?? '',
     [ANNOTATIONS.digest]: s.spec.Digest ?? '',
-    [ANNOTATIONS.intent]: intentHash(s),
-    [ANNOTATIONS.spec]: annotatedSpec(s.spec),
+    [ANNOTATIONS.intent]: stored?.intent ?? intentHash(s),
+    [ANNOTATIONS.spec]: stored ? JSON.stringify(stored.spec) : annotatedSpec(s.spec),
   };
+  const hashes = secretHashes(s, stored);
+  if (hashes) out[ANNOTATIONS.secrets] = JSON.stringify(hashes);
+  return out;
 }
 
 /** The metadata of a deployment's companion objects (Service, ServiceAccount, route): who they belong to, no spec. */
@@ -216,7 +247,7 @@ function container(s: DeployState, ctx: BuildContext, probes: boolean): V1Contai
   const c: V1Container = {
     name: 'app',
     image: ctx.image,
-    env: envFor(spec, ctx.basePort),
+    env: envFor(spec, ctx.basePort, ctx.secretName),
     resources: resourcesFor(spec),
     securityContext: strict
       ? { allowPrivilegeEscalation: false, readOnlyRootFilesystem: true, runAsNonRoot: true, capabilities: { drop: ['ALL'] } }
@@ -250,7 +281,12 @@ function podSpec(s: DeployState, ctx: BuildContext, job: boolean): V1PodSpec {
 
 function templateMeta(s: DeployState, ctx: BuildContext): V1ObjectMeta {
   const m: V1ObjectMeta = { labels: labelsFor(s) };
-  if (ctx.restartedAt) m.annotations = { [RESTARTED_AT]: ctx.restartedAt };
+  const annotations: Record<string, string> = {};
+  if (ctx.restartedAt) annotations[RESTARTED_AT] = ctx.restartedAt;
+  // Pods read a Secret's values when they start: a rotated value must change the template, or nothing would roll.
+  const hashes = ctx.secretName ? secretHashes(s, ctx.stored) : undefined;
+  if (hashes) annotations[SECRETS_HASH] = secretsHash(hashes);
+  if (Object.keys(annotations).length) m.annotations = annotations;
   return m;
 }
 
@@ -262,7 +298,7 @@ function templateMeta(s: DeployState, ctx: BuildContext): V1ObjectMeta {
  */
 export function desiredDeployment(s: DeployState, ctx: BuildContext): V1Deployment {
   const name = objectName(s.manifestID, s.id);
-  const annotations = annotationsFor(s);
+  const annotations = annotationsFor(s, ctx.stored);
   if (s.kind === 'http-service' && portCount(s.spec) > 0) annotations[ANNOTATIONS.service] = ctx.serviceName;
   const route = routeKind(s);
   if (route) annotations[ANNOTATIONS.route] = route;
@@ -366,7 +402,7 @@ export function desiredCronJob(s: DeployState, ctx: BuildContext): V1CronJob {
   return {
     apiVersion: 'batch/v1',
     kind: 'CronJob',
-    metadata: { name, namespace: ctx.namespace, labels: labelsFor(s), annotations: annotationsFor(s) },
+    metadata: { name, namespace: ctx.namespace, labels: labelsFor(s), annotations: annotationsFor(s, ctx.stored) },
     spec: {
       schedule: s.kind === 'on-demand' ? s.spec.Schedule || NEVER : (s.spec.Schedule ?? ''),
       suspend: s.kind === 'on-demand' || n === 0,
@@ -376,5 +412,37 @@ export function desiredCronJob(s: DeployState, ctx: BuildContext): V1CronJob {
         spec: { parallelism: Math.max(1, n), completions: Math.max(1, n), template: { metadata: templateMeta(s, ctx), spec: podSpec(s, ctx, true) } },
       },
     },
+  };
+}
+
+/** The workload a Secret belongs to: deleting it deletes the Secret (the garbage collector follows ownerReferences). */
+export interface Owner {
+  kind: Workload;
+  name: string;
+  uid: string;
+}
+
+/**
+ * The Secret holding a deployment's secret values (type Opaque, one key per
+ * variable), owned by its Deployment or CronJob once that exists. Its
+ * annotations carry the keyed hashes, never the values: the values live in
+ * `data` alone, where Kubernetes keeps secrets.
+ */
+export function desiredSecret(s: DeployState, ctx: BuildContext, values: Readonly<Record<string, string>>, owner: Owner | undefined): V1Secret {
+  const names = Object.keys(s.spec.Secrets ?? {}).sort();
+  const hashes = secretHashes(s, ctx.stored) ?? {};
+  const ownerReferences: V1OwnerReference[] | undefined = owner ? [{ apiVersion: owner.kind === 'CronJob' ? 'batch/v1' : 'apps/v1', kind: owner.kind, name: owner.name, uid: owner.uid }] : undefined;
+  return {
+    apiVersion: 'v1',
+    kind: 'Secret',
+    type: 'Opaque',
+    metadata: {
+      name: ctx.secretName!,
+      namespace: ctx.namespace,
+      labels: labelsFor(s),
+      annotations: { [ANNOTATIONS.deploymentID]: s.id, [ANNOTATIONS.cluster]: s.cluster, [ANNOTATIONS.secrets]: JSON.stringify(Object.fromEntries(names.map((n) => [n, hashes[n] ?? '']))) },
+      ...(ownerReferences ? { ownerReferences } : {}),
+    },
+    data: Object.fromEntries(names.map((n) => [n, Buffer.from(values[n], 'utf8').toString('base64')])),
   };
 }

@@ -16,6 +16,10 @@ export interface LiveRef {
   /** The live replica count, and whether Sous's apply owns it (for the hand-over to an autoscaler). */
   replicas?: number;
   replicasBySous?: boolean;
+  /** The workload's uid: the Secret's ownerReference. */
+  uid?: string;
+  /** The Secret the pod template's secret variables come from, when it names one. */
+  secret?: string;
 }
 
 /** Every item of a list, page by page (limit and continue), as kubectl and client-go's pager read them. */
@@ -122,8 +126,8 @@ function specOf(live: LiveFacts, basePort: number): DeploySpec {
   const lim = c?.resources?.limits ?? {};
   const ports = c?.ports?.length ?? 0;
   const gen = generatedEnv({ Resources: { ports: String(ports) } }, basePort);
-  // The annotation keeps the Env's names only; the values are the pod template's. A generated PORTn is the spec's own only when it names it.
-  const named = new Set(stored?.EnvNames ?? []);
+  // The annotation keeps the Env's names (with keyed hashes, or alone), never values: those are the pod template's. A generated PORTn is the spec's own only when it names it.
+  const named = new Set(stored?.EnvNames ?? Object.keys(stored?.Env ?? {}));
   const env: Record<string, string> = {};
   for (const e of c?.env ?? []) if (e.value !== undefined && (gen[e.name] !== e.value || named.has(e.name))) env[e.name] = e.value;
   const digest = /@(sha256:[a-f0-9]{64})$/.exec(c?.image ?? '')?.[1];
@@ -168,6 +172,38 @@ function specOf(live: LiveFacts, basePort: number): DeploySpec {
   // An image changed by hand shows as drift even when it is not pinned by digest.
   if (c?.image && digest !== stored.Digest) spec.Digest = digest ?? c.image;
   return spec;
+}
+
+/** The Secret a pod template's env takes secret variables from, and those variables. */
+function secretRefs(pod: V1PodSpec | undefined): { secret?: string; names: Set<string> } {
+  const c = pod?.containers?.find((x) => x.name === 'app') ?? pod?.containers?.[0];
+  const names = new Set<string>();
+  let secret: string | undefined;
+  for (const e of c?.env ?? []) {
+    const ref = e.valueFrom?.secretKeyRef;
+    if (!ref?.name || ref.key !== e.name) continue;
+    secret ??= ref.name;
+    if (ref.name === secret) names.add(e.name);
+  }
+  return { secret, names };
+}
+
+/**
+ * The secrets' keyed hashes the workload was deployed with, as its annotation
+ * keeps them, for the variables its pod template still takes from its Secret:
+ * one whose reference was removed by hand reads as changed, so it is redeployed.
+ */
+function secretsOf(meta: V1ObjectMeta, pod: V1PodSpec | undefined): Record<string, string> | undefined {
+  const raw = meta.annotations?.[ANNOTATIONS.secrets];
+  if (!raw) return undefined;
+  let kept: Record<string, string>;
+  try {
+    kept = JSON.parse(raw) as Record<string, string>;
+  } catch {
+    return {};
+  }
+  const { names } = secretRefs(pod);
+  return Object.fromEntries(Object.entries(kept ?? {}).filter(([k, v]) => typeof v === 'string' && names.has(k)));
 }
 
 function base(meta: V1ObjectMeta, cluster: string): Pick<DeployState, 'id' | 'manifestID' | 'cluster' | 'kind' | 'owners'> | undefined {
@@ -218,13 +254,18 @@ export function stateFromDeployment(d: V1Deployment, cluster: string, server: st
   const scaling = spec.Autoscaled === true && rollout.waiting === 'available' && available;
   const status: DeployState['status'] = rollout.state === 'failed' ? 'Failed' : (rollout.state === 'done' || scaling) && available ? 'Active' : 'Pending';
   const ann = meta.annotations ?? {};
-  const ref: LiveRef = { name: meta.name, workload: 'Deployment', replicas: d.spec?.replicas, replicasBySous: ownsReplicas(meta) };
+  const ref: LiveRef = { name: meta.name, workload: 'Deployment', replicas: d.spec?.replicas, replicasBySous: ownsReplicas(meta), uid: meta.uid };
+  const pod = d.spec?.template?.spec;
+  const secret = secretRefs(pod).secret;
+  if (secret) ref.secret = secret;
   if (ann[ANNOTATIONS.service]) ref.service = ann[ANNOTATIONS.service];
   const route = ann[ANNOTATIONS.route];
   if ((route === 'Ingress' || route === 'HTTPRoute') && ref.service) ref.route = { kind: route, name: ref.service };
   const restarted = d.spec?.template?.metadata?.annotations?.[RESTARTED_AT];
   if (restarted) ref.restartedAt = restarted;
   const state: DeployState = { ...b, spec, status, schedulerURL: `${server}/apis/apps/v1/namespaces/${meta.namespace}/deployments/${meta.name}`, ref: { ...ref } };
+  const secrets = secretsOf(meta, pod);
+  if (secrets) state.secrets = secrets;
   if (status !== 'Active') state.message = rollout.message;
   return state;
 }
@@ -237,10 +278,15 @@ export function stateFromCronJob(j: V1CronJob, cluster: string, server: string, 
   const jt = j.spec?.jobTemplate?.spec;
   const replicas = j.spec?.suspend && b.kind !== 'on-demand' ? 0 : (jt?.parallelism ?? 1);
   const spec = specOf({ meta, pod: jt?.template?.spec, replicas, schedule: j.spec?.schedule, workload: 'CronJob' }, basePort);
-  const ref: LiveRef = { name: meta.name, workload: 'CronJob' };
+  const ref: LiveRef = { name: meta.name, workload: 'CronJob', uid: meta.uid };
   const restarted = jt?.template?.metadata?.annotations?.[RESTARTED_AT];
   if (restarted) ref.restartedAt = restarted;
-  return { ...b, spec, status: 'Active', schedulerURL: `${server}/apis/batch/v1/namespaces/${meta.namespace}/cronjobs/${meta.name}`, ref: { ...ref } };
+  const secret = secretRefs(jt?.template?.spec).secret;
+  if (secret) ref.secret = secret;
+  const state: DeployState = { ...b, spec, status: 'Active', schedulerURL: `${server}/apis/batch/v1/namespaces/${meta.namespace}/cronjobs/${meta.name}`, ref: { ...ref } };
+  const secrets = secretsOf(meta, jt?.template?.spec);
+  if (secrets) state.secrets = secrets;
+  return state;
 }
 
 /** Whether Sous's own apply holds `spec.replicas` (managedFields of manager sous, operation Apply). */

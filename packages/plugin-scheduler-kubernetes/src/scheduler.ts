@@ -1,21 +1,23 @@
-import { isSousError, sleep, SousError, type Action, type ActionOutcome, type ApplyOptions, type ClusterRef, type DeployState, type Lease, type Scheduler } from '@sous/core';
+import { isSousError, sleep, SousError, usageError, type Action, type ActionOutcome, type ApplyOptions, type ClusterRef, type DeployState, type Lease, type Scheduler } from '@sous/core';
 import type { KubernetesObject, V1Deployment } from '@kubernetes/client-node';
 import { applyAs, applyObject, deleteObject, ownedBy, readObject, type ApplyContext, type Kind } from './apply';
 import { call, makeApis, type Apis, type CallInfo } from './client';
 import { ExecCredentials } from './exec-credential';
 import { takeLease } from './lease';
-import { guessableName, objectName, selectorFor } from './names';
+import { guessableName, objectName, secretName, selectorFor } from './names';
 import {
   desiredCronJob,
   desiredDeployment,
   desiredHTTPRoute,
   desiredIngress,
+  desiredSecret,
   desiredService,
   desiredServiceAccount,
   imageFor,
   routeKind,
   workloadOf,
   type BuildContext,
+  type Owner,
   type Workload,
 } from './objects';
 import { connectionFor, type ClusterSettings, type Connection } from './options';
@@ -123,6 +125,7 @@ export class KubernetesScheduler implements Scheduler {
     const notOk = action.kind === 'create' ? 'not created' : 'not updated';
     const before = refOf(prior);
     const image = imageFor(post, this.ctx.registry);
+    const secretValues = this.secretValues(post, opts);
     const build: BuildContext = {
       namespace: s.conn.namespace,
       image,
@@ -131,6 +134,8 @@ export class KubernetesScheduler implements Scheduler {
       // A forced redeploy of an unchanged spec must still replace the pods: a new template annotation rolls them, as `kubectl rollout restart` does; otherwise the last one is kept, or dropping it would roll them too.
       restartedAt: action.force ? new Date().toISOString() : before.restartedAt,
       restricted: this.ctx.restricted,
+      stored: opts.stored,
+      secretName: secretValues ? secretName(name) : undefined,
     };
     // Every object is made (and checked) before the first write, so bad settings change nothing.
     const account = desiredServiceAccount(post, build);
@@ -138,11 +143,13 @@ export class KubernetesScheduler implements Scheduler {
       const job = desiredCronJob(post, build);
       build.pullSecret = await this.applyPullSecret(s, image);
       if (build.pullSecret) job.spec!.jobTemplate.spec!.template.spec!.imagePullSecrets = [{ name: build.pullSecret }];
-      if (before.workload && before.workload !== workload) await this.remove(s, prior!, { ...before, service: undefined, route: undefined });
+      if (before.workload && before.workload !== workload) await this.remove(s, prior!, { ...before, service: undefined, route: undefined, secret: undefined });
       await applyObject(s.ctx, 'ServiceAccount', account, post.id);
+      const owner = await this.applySecret(s, post, build, secretValues, before, workload);
       opts.onProgress?.({ phase: 'apply', message: `cronjob ${name}` });
-      await applyObject(s.ctx, 'CronJob', job, post.id);
-      await this.tidyCompanions(s, before, undefined, undefined);
+      const applied = await applyObject(s.ctx, 'CronJob', job, post.id);
+      await this.ownSecret(s, post, build, secretValues, owner, { kind: workload, name, uid: applied.metadata?.uid });
+      await this.tidyCompanions(s, before, undefined, undefined, build.secretName);
       return done(ok, 'Active');
     }
     const deployment = desiredDeployment(post, build);
@@ -151,18 +158,60 @@ export class KubernetesScheduler implements Scheduler {
     const route = kind === 'Ingress' ? desiredIngress(post, build) : kind === 'HTTPRoute' ? (desiredHTTPRoute(post, build) as unknown as KubernetesObject) : undefined;
     build.pullSecret = await this.applyPullSecret(s, image);
     if (build.pullSecret) deployment.spec!.template.spec!.imagePullSecrets = [{ name: build.pullSecret }];
-    if (before.workload && before.workload !== workload) await this.remove(s, prior!, { ...before, service: undefined, route: undefined });
+    if (before.workload && before.workload !== workload) await this.remove(s, prior!, { ...before, service: undefined, route: undefined, secret: undefined });
     await applyObject(s.ctx, 'ServiceAccount', account, post.id);
+    // The Secret is written before the pod template that reads it, so new pods never start with the old values.
+    const owner = await this.applySecret(s, post, build, secretValues, before, workload);
     opts.onProgress?.({ phase: action.kind === 'scale' ? 'scale' : 'apply', message: `deployment ${name}${post.spec.Autoscaled ? ' (replicas left to the autoscaler)' : ` (${post.spec.NumInstances ?? 0} replicas)`}` });
     if (post.spec.Autoscaled && before.replicasBySous && before.replicas !== undefined) {
       // Sous owned replicas: a hand-over manager takes a share first, so dropping the field from Sous's apply does not reset it to 1.
       await applyAs(s.ctx, 'Deployment', { apiVersion: 'apps/v1', kind: 'Deployment', metadata: { name, namespace: s.conn.namespace }, spec: { replicas: before.replicas } } as KubernetesObject, HANDOVER_MANAGER);
     }
     const applied = await applyObject(s.ctx, 'Deployment', deployment, post.id);
+    await this.ownSecret(s, post, build, secretValues, owner, { kind: workload, name, uid: applied.metadata?.uid });
     if (svc) await applyObject(s.ctx, 'Service', svc, post.id);
     if (kind && route) await applyObject(s.ctx, kind, route, post.id);
-    await this.tidyCompanions(s, before, svc ? build.serviceName : undefined, kind ? { kind, name: build.serviceName } : undefined);
-    return this.waitRollout(s, name, (applied as V1Deployment).metadata?.generation ?? 0, opts, done, ok, notOk);
+    // A Secret no longer wanted goes once the rollout is done: until then, old pods that restart still read it.
+    await this.tidyCompanions(s, before, svc ? build.serviceName : undefined, kind ? { kind, name: build.serviceName } : undefined, build.secretName ?? before.secret);
+    const outcome = await this.waitRollout(s, name, (applied as V1Deployment).metadata?.generation ?? 0, opts, done, ok, notOk);
+    if (outcome.status === 'Active' && before.secret && !build.secretName) await deleteObject(s.ctx, 'Secret', before.secret);
+    return outcome;
+  }
+
+  /**
+   * The values of the deployment's secrets (ApplyOptions.secrets), or
+   * undefined when it has none; a spec naming secrets without their values
+   * (the scheduler driven without the rectifier) is refused before any write.
+   */
+  private secretValues(post: DeployState, opts: ApplyOptions): Readonly<Record<string, string>> | undefined {
+    const names = Object.keys(post.spec.Secrets ?? {}).sort();
+    if (!names.length) return undefined;
+    const missing = names.filter((n) => typeof opts.secrets?.[n] !== 'string');
+    if (missing.length) {
+      throw usageError('KUBERNETES_NO_SECRET_VALUES', `${post.id} names the secret(s) ${missing.join(', ')}, but no value was given for them`, {
+        hints: ['Secrets are resolved by the rectifier (sous rectify, sous deploy, the server): run the deployment through it, with the secret provider configured'],
+      });
+    }
+    return opts.secrets;
+  }
+
+  /**
+   * Applies the deployment's Secret before its workload: owned by the
+   * workload already there (its uid from the last read), else with no owner
+   * yet (the workload is about to be made). Returns the owner it was given.
+   */
+  private async applySecret(s: Session, post: DeployState, build: BuildContext, values: Readonly<Record<string, string>> | undefined, before: LiveRef, workload: Workload): Promise<Owner | undefined> {
+    if (!values) return undefined;
+    const owner: Owner | undefined = before.workload === workload && before.uid && before.name ? { kind: workload, name: before.name, uid: before.uid } : undefined;
+    s.ctx.progress?.(`secret ${build.secretName} (${Object.keys(values).length} value(s))`);
+    await applyObject(s.ctx, 'Secret', desiredSecret(post, build, values, owner), post.id);
+    return owner;
+  }
+
+  /** Gives the Secret its owner once the workload exists (made now, or made again by someone since the last read). */
+  private async ownSecret(s: Session, post: DeployState, build: BuildContext, values: Readonly<Record<string, string>> | undefined, had: Owner | undefined, now: Partial<Owner>): Promise<void> {
+    if (!values || !now.uid || had?.uid === now.uid) return;
+    await applyObject(s.ctx, 'Secret', desiredSecret(post, build, values, { kind: now.kind!, name: now.name!, uid: now.uid }), post.id);
   }
 
   async lease(holder: string, ttlMs: number): Promise<Lease | undefined> {
@@ -197,16 +246,18 @@ export class KubernetesScheduler implements Scheduler {
     return secret.metadata!.name;
   }
 
-  /** Deletes the Service and route a deployment had and no longer has. */
-  private async tidyCompanions(s: Session, before: LiveRef, service: string | undefined, route: { kind: Kind; name: string } | undefined): Promise<void> {
+  /** Deletes the Service, route and Secret a deployment had and no longer has. */
+  private async tidyCompanions(s: Session, before: LiveRef, service: string | undefined, route: { kind: Kind; name: string } | undefined, secret?: string): Promise<void> {
     if (before.service && before.service !== service) await deleteObject(s.ctx, 'Service', before.service);
     if (before.route && (before.route.kind !== route?.kind || before.route.name !== route?.name)) await deleteObject(s.ctx, before.route.kind, before.route.name);
+    if (before.secret && before.secret !== secret) await deleteObject(s.ctx, 'Secret', before.secret);
   }
 
+  /** Deletes the workload (its Secret goes with it: the garbage collector follows its ownerReference), its Service, route and ServiceAccount. */
   private async remove(s: Session, prior: DeployState, ref: LiveRef): Promise<void> {
     const name = ref.name ?? objectName(prior.manifestID, prior.id);
     await deleteObject(s.ctx, ref.workload ?? workloadOf(prior.kind), name);
-    await this.tidyCompanions(s, ref, undefined, undefined);
+    await this.tidyCompanions(s, { ...ref, secret: undefined }, undefined, undefined);
     await deleteObject(s.ctx, 'ServiceAccount', name);
   }
 
