@@ -57,10 +57,14 @@ export function stateFromSingularity(input: ReadInput): DeployState | undefined 
   } catch {
     stored = undefined;
   }
+  // The deploy's env holds the secrets' values too (Singularity keeps them there): they are no Env of the spec, and never read back.
+  const kept = secretsOf(md);
+  const secretNames = new Set([...Object.keys(stored?.Secrets ?? {}), ...Object.keys(kept ?? {})]);
+  const liveEnv = Object.fromEntries(Object.entries(deploy.env ?? {}).filter(([k]) => !secretNames.has(k)));
   const res = deploy.resources ?? {};
   const live: DeploySpec = {
     Resources: { cpus: fmt(res.cpus), memory: fmt(res.memoryMb), ports: fmt(res.numPorts) },
-    Env: sortedEnv(deploy.env),
+    Env: sortedEnv(liveEnv),
     // Scheduled and one-off requests have no instance count in Singularity: the recorded one stands.
     NumInstances: request.instances ?? stored?.NumInstances ?? 1,
     Volumes: liveVolumes(deploy.containerInfo?.volumes).map((v) => ({ Host: v.hostPath, Container: v.containerPath, ...(v.mode ? { Mode: v.mode } : {}) })),
@@ -86,6 +90,7 @@ export function stateFromSingularity(input: ReadInput): DeployState | undefined 
     spec = stored;
     const r = resourcesWire(stored);
     if (Math.abs(r.cpus - (res.cpus ?? 0)) > 1e-9 || r.memoryMb !== (res.memoryMb ?? 0) || r.numPorts !== (res.numPorts ?? 0)) spec.Resources = live.Resources;
+    // The metadata keeps Env as keyed hashes (or names): what runs is the deploy's env.
     if (comparableJSON(sortedEnv(stored.Env)) !== comparableJSON(live.Env)) spec.Env = live.Env;
     if (comparableJSON(volumesWire(stored.Volumes)) !== comparableJSON(liveVolumes(deploy.containerInfo?.volumes))) spec.Volumes = live.Volumes;
     if (comparableJSON(startupFrom(healthcheckFor(stored.Startup))) !== comparableJSON(live.Startup)) spec.Startup = live.Startup;
@@ -109,5 +114,19 @@ export function stateFromSingularity(input: ReadInput): DeployState | undefined 
   };
   if (message) state.message = message;
   if (original) state.unobserved = ['Metadata'];
+  // The hashes the deploy was made with, for the variables its env still has: one taken out by hand reads as changed.
+  if (kept) state.secrets = Object.fromEntries(Object.entries(kept).filter(([k]) => deploy.env?.[k] !== undefined));
   return state;
+}
+
+/** The secrets' keyed hashes a deploy's metadata keeps, by variable. */
+function secretsOf(md: Record<string, string>): Record<string, string> | undefined {
+  const raw = md[META.secrets];
+  if (!raw) return undefined;
+  try {
+    const v = JSON.parse(raw) as Record<string, unknown>;
+    return Object.fromEntries(Object.entries(v ?? {}).filter((e): e is [string, string] => typeof e[1] === 'string'));
+  } catch {
+    return {};
+  }
 }

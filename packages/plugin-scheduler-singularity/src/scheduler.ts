@@ -1,5 +1,5 @@
 import * as crypto from 'node:crypto';
-import { comparableJSON, isSousError, sleep, SousError, type Action, type ActionOutcome, type ApplyOptions, type ClusterRef, type DeployState, type Scheduler } from '@sous/core';
+import { comparableJSON, isSousError, sleep, SousError, usageError, type Action, type ActionOutcome, type ApplyOptions, type ClusterRef, type DeployState, type Scheduler } from '@sous/core';
 import type { SingularityClient } from './client';
 import type { DeployHistory, RequestParent } from './dto';
 import { newDeployID, requestIDFor } from './ids';
@@ -42,7 +42,20 @@ function requestChanged(prior: DeployState, post: DeployState): boolean {
 /** The fields whose change needs a new deploy: what Singularity runs, as it would be sent. */
 function deployKey(s: DeployState): string {
   const sp = s.spec;
-  return comparableJSON([sp.Version ?? '', sp.Digest ?? '', resourcesWire(sp), sortedEnv(sp.Env), volumesWire(sp.Volumes), healthcheckFor(sp.Startup) ?? null, sp.Args ?? [], sortedEnv(sp.Metadata)]);
+  return comparableJSON([sp.Version ?? '', sp.Digest ?? '', resourcesWire(sp), sortedEnv(sp.Env), volumesWire(sp.Volumes), healthcheckFor(sp.Startup) ?? null, sp.Args ?? [], sortedEnv(sp.Metadata), sortedEnv(sp.Secrets), sortedEnv(s.secrets)]);
+}
+
+/** The values of the deployment's secrets; a spec naming secrets without their values (the scheduler driven without the rectifier) is refused. */
+function secretValues(post: DeployState, opts: ApplyOptions): Readonly<Record<string, string>> | undefined {
+  const names = Object.keys(post.spec.Secrets ?? {}).sort();
+  if (!names.length) return undefined;
+  const missing = names.filter((n) => typeof opts.secrets?.[n] !== 'string');
+  if (missing.length) {
+    throw usageError('SINGULARITY_NO_SECRET_VALUES', `${post.id} names the secret(s) ${missing.join(', ')}, but no value was given for them`, {
+      hints: ['Secrets are resolved by the rectifier (sous rectify, sous deploy, the server): run the deployment through it, with the secret provider configured'],
+    });
+  }
+  return opts.secrets;
 }
 
 /**
@@ -103,6 +116,8 @@ export class SingularityScheduler implements Scheduler {
     const target = action.post ?? action.prior;
     if (!target) throw new SousError('SINGULARITY_BAD_ACTION', `action ${action.kind} on ${action.deploymentID} has no deployment to act on`);
     const rid = this.requestID(action.prior, target);
+    // A deploy that would lack its secrets' values is refused before anything is written.
+    if ((action.kind === 'create' || action.kind === 'update') && action.post) secretValues(action.post, opts);
     switch (action.kind) {
       case 'report-removed':
         return done('not deleted', 'Active', action.reason);
@@ -166,8 +181,9 @@ export class SingularityScheduler implements Scheduler {
 
   private async postDeploy(post: DeployState, rid: string, image: string, why: string, opts: ApplyOptions): Promise<string> {
     const deployId = newDeployID(post.spec.Version ?? '0');
+    const body = deployBody(post, { requestId: rid, deployId }, image, { secrets: secretValues(post, opts), stored: opts.stored });
     opts.onProgress?.({ phase: 'deploy', message: `deploy ${deployId} of ${image}` });
-    await this.ctx.client.call('POST', '/api/deploys', { query: { user: this.ctx.user }, body: { deploy: deployBody(post, { requestId: rid, deployId }, image), message: deployMessage(post, why) } });
+    await this.ctx.client.call('POST', '/api/deploys', { query: { user: this.ctx.user }, body: { deploy: body, message: deployMessage(post, why) } });
     return deployId;
   }
 

@@ -1,4 +1,4 @@
-import { formatManifestID, intentHash, pinnedImage, type DeployState, type DeploySpec, type Manifest, type Startup, type Volume } from '@sous/core';
+import { formatManifestID, intentHash, pinnedImage, type ApplyOptions, type DeployState, type DeploySpec, type Manifest, type Startup, type Volume } from '@sous/core';
 import type { Healthcheck, RequestType, SingularityDeploy, SingularityRequest, SingularityVolume } from './dto';
 
 /**
@@ -15,8 +15,10 @@ export const META = {
   deploymentID: 'dev.sous.deployment-id',
   kind: 'dev.sous.kind',
   intent: 'dev.sous.intent',
-  /** The intended deploy spec, as JSON: what was asked for, beyond what Singularity keeps. */
+  /** The intended deploy spec, as JSON: what was asked for, beyond what Singularity keeps (Env values as keyed hashes, Secrets as references). */
   spec: 'dev.sous.spec',
+  /** The secrets' keyed hashes by variable, as JSON: never values. */
+  secrets: 'dev.sous.secrets',
 } as const;
 
 const SOUS_META = new Set<string>(Object.values(META));
@@ -112,9 +114,27 @@ export function sortedEnv(env: Record<string, string> | undefined): Record<strin
 /** The image a deployment runs: the application's image in the cluster's registry, pinned by digest. */
 export const imageFor = (s: DeployState, registry: string | undefined): string => pinnedImage(s, registry, { code: 'SINGULARITY', factory: 'singularityScheduler' });
 
-/** The deploy for a deployment: everything Singularity runs, plus the metadata to read it back. */
-export function deployBody(s: DeployState, ids: { requestId: string; deployId: string }, image: string): SingularityDeploy {
+/**
+ * The spec as the deploy's metadata keeps it: core's stored view (Env values
+ * as keyed hashes, Secrets as references) when the rectifier gave one, else
+ * the spec with its Env names only. Never a value: the deploy's own `env`
+ * holds those.
+ */
+export function keptSpec(s: DeployState, stored: ApplyOptions['stored']): DeploySpec {
+  if (stored) return stored.spec;
+  const { Env, ...rest } = s.spec;
+  return { ...rest, ...(Env ? { Env: Object.fromEntries(Object.keys(Env).map((k) => [k, ''])) } : {}) };
+}
+
+/**
+ * The deploy for a deployment: everything Singularity runs, plus the metadata
+ * to read it back. The secrets' values go into the deploy's `env` with the
+ * spec's own (Singularity keeps the env of every deploy); the metadata keeps
+ * keyed hashes only.
+ */
+export function deployBody(s: DeployState, ids: { requestId: string; deployId: string }, image: string, opts: Pick<ApplyOptions, 'secrets' | 'stored'> = {}): SingularityDeploy {
   const spec = s.spec;
+  const hashes = opts.stored?.secrets ?? s.secrets;
   const metadata: Record<string, string> = {
     ...Object.fromEntries(Object.entries(spec.Metadata ?? {}).filter(([k]) => !SOUS_META.has(k))),
     [META.cluster]: s.cluster,
@@ -124,14 +144,15 @@ export function deployBody(s: DeployState, ids: { requestId: string; deployId: s
     [META.version]: spec.Version ?? '',
     [META.deploymentID]: s.id,
     [META.kind]: s.kind,
-    [META.intent]: intentHash(s),
-    [META.spec]: JSON.stringify(spec),
+    [META.intent]: opts.stored?.intent ?? intentHash(s),
+    [META.spec]: JSON.stringify(keptSpec(s, opts.stored)),
   };
+  if (hashes && Object.keys(hashes).length) metadata[META.secrets] = JSON.stringify(hashes);
   const deploy: SingularityDeploy = {
     id: ids.deployId,
     requestId: ids.requestId,
     resources: resourcesWire(spec),
-    env: sortedEnv(spec.Env),
+    env: sortedEnv({ ...(spec.Env ?? {}), ...(opts.secrets ?? {}) }),
     metadata,
     containerInfo: { type: 'DOCKER', docker: { image, network: 'BRIDGE' }, volumes: volumesWire(spec.Volumes) },
   };
