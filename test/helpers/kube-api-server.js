@@ -369,16 +369,28 @@ class KubeApiServer {
     /** Requests refused as no real API server would accept them from a correct client (wrong content type, missing fieldManager, schema): the test fails on any. */
     this.refusals = [];
     this.faults = [];
+    this.triggers = [];
     this.rv = 1000;
     this.validate = opts.validate !== false;
     this.tls = opts.tls;
     this.listCache = new Map();
     /** What the garbage collector deleted: `<resource>/<name>`. */
     this.collected = [];
+    /** Changes kept for watches from a resourceVersion (the watch cache's window), and the resourceVersion before the oldest. */
+    this.events = [];
+    this.eventWindow = opts.eventWindow ?? 10_000;
+    this.eventsFloor = this.rv;
+    this.watchers = new Set();
+    this.bookmarkMs = opts.bookmarkMs ?? 60_000;
   }
 
   key(r, ns, name) {
     return `${qualified(r)}/${ns}/${name}`;
+  }
+
+  /** Runs `fn` (once) when a request matching `match` ({method, path regex}) arrives, before it is answered: to close watches, say. */
+  when(match, fn) {
+    this.triggers.push({ match, fn });
   }
 
   /** Answers the next request matching `match` ({method, path regex}) with a modelled Status or a given one. */
@@ -398,7 +410,7 @@ class KubeApiServer {
     if (r.kind === 'Deployment') {
       // A seeded Deployment has finished its rollout.
       stored.__rollout = { reads: 0, steps: 0 };
-      advanceRollout(stored, 'complete');
+      this.control(k, stored, 'complete');
     }
     return this.public(stored);
   }
@@ -450,6 +462,11 @@ class KubeApiServer {
         } catch (e) {
           out = { code: 500, body: { kind: 'Status', apiVersion: 'v1', metadata: {}, status: 'Failure', message: `modelled API server error: ${e.stack}`, reason: 'InternalError', code: 500 } };
         }
+        if (out.watch) {
+          this.requests[this.requests.length - 1].status = 200;
+          this.openWatch(req, res, out.watch);
+          return;
+        }
         const text = typeof out.raw === 'string' ? out.raw : JSON.stringify(out.body);
         this.requests[this.requests.length - 1].status = out.code;
         res.writeHead(out.code, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(text), 'audit-id': crypto.randomUUID() });
@@ -464,6 +481,7 @@ class KubeApiServer {
   }
 
   close() {
+    this.closeWatches();
     return new Promise((resolve) => {
       this.server?.closeAllConnections?.();
       this.server ? this.server.close(() => resolve()) : resolve();
@@ -487,6 +505,13 @@ class KubeApiServer {
     const contentType = String(req.headers['content-type'] ?? '').split(';')[0].trim();
     const entry = { method, path: u.pathname, query, contentType, user: undefined, status: 0, body: undefined };
     this.requests.push(entry);
+    for (let i = 0; i < this.triggers.length; i++) {
+      const t = this.triggers[i];
+      if ((!t.match.method || t.match.method === method) && (!t.match.path || t.match.path.test(u.pathname))) {
+        this.triggers.splice(i--, 1);
+        t.fn();
+      }
+    }
     for (let i = 0; i < this.faults.length; i++) {
       const f = this.faults[i];
       if ((!f.match.method || f.match.method === method) && (!f.match.path || f.match.path.test(u.pathname))) {
@@ -508,7 +533,7 @@ class KubeApiServer {
     const name = m[6] ? decodeURIComponent(m[6]) : undefined;
     const verb = name
       ? { GET: 'get', PUT: 'update', PATCH: 'patch', DELETE: 'delete' }[method]
-      : { GET: 'list', POST: 'create', DELETE: 'deletecollection' }[method];
+      : { GET: query.watch === 'true' || query.watch === '1' ? 'watch' : 'list', POST: 'create', DELETE: 'deletecollection' }[method];
     if (!verb) return this.refuse(`${method} ${u.pathname}: method not allowed`, status('MethodNotAllowed'));
     // Authorization (RBAC): a rule allows verbs on resources in namespaces.
     if (this.rbac && !this.rbac.some((x) => (!x.user || x.user === user) && x.verbs.includes(verb) && x.resources.includes(qualified(r)) && (!x.namespaces || x.namespaces.includes(ns)))) {
@@ -519,11 +544,12 @@ class KubeApiServer {
     const live = k ? this.objects.get(k) : undefined;
     const notFound = () => status('NotFound', { resource: r.plural, group: r.group, qualified: qualified(r), name, kind: r.plural });
 
+    if (verb === 'watch') return { code: 200, watch: { r, ns, query } };
     if (verb === 'list') return this.listObjects(r, ns, query);
     if (verb === 'get') {
       if (!live) return notFound();
-      if (r.kind === 'Deployment') advanceRollout(live, this.rollout);
-      return { code: 200, body: this.public(live) };
+      if (r.kind === 'Deployment') this.control(k, live, this.rollout);
+      return { code: 200, body: this.public(this.objects.get(k)) };
     }
     if (verb === 'delete') {
       if (!live) return notFound();
@@ -578,10 +604,105 @@ class KubeApiServer {
     return this.refuse(`${method} ${u.pathname}: ${verb} is not modelled`, status('MethodNotAllowed'));
   }
 
-  /** Deletes a stored object. */
+  /** Deletes a stored object: a write of its own (a new resourceVersion), which watchers see as DELETED. */
   remove(k) {
+    const o = this.objects.get(k);
     this.objects.delete(k);
     this.managers.delete(k);
+    if (!o) return;
+    const gone = this.public(o);
+    gone.metadata.resourceVersion = String(++this.rv);
+    this.emit(k, 'DELETED', this.public(o), gone);
+  }
+
+  /**
+   * The modelled Deployment controller's step for one read: a status it
+   * changes is a write of the controller's, with a new resourceVersion and a
+   * MODIFIED event, as the real controller's status updates are.
+   */
+  control(k, d, behaviour) {
+    const before = JSON.stringify(d.status ?? null);
+    const prev = this.public(d);
+    advanceRollout(d, behaviour);
+    if (JSON.stringify(d.status ?? null) === before) return;
+    d.metadata.resourceVersion = String(++this.rv);
+    this.emit(k, 'MODIFIED', prev, this.public(d));
+  }
+
+  // ---- watch (using-api/api-concepts/#efficient-detection-of-changes)
+
+  /** Records a change and hands it to every watch of that collection whose selector takes it (before or after). */
+  emit(k, type, prev, obj) {
+    const [q, ns] = k.split('/');
+    const ev = { rv: Number(obj.metadata.resourceVersion), type, q, ns, prev, obj };
+    this.events.push(ev);
+    if (this.events.length > this.eventWindow) this.eventsFloor = this.events.shift().rv;
+    for (const w of this.watchers) this.deliver(w, ev);
+  }
+
+  /** The event a watch with this selector sees of a change: an object that comes into or goes out of the selector is ADDED or DELETED. */
+  eventFor(w, ev) {
+    if (qualified(w.r) !== ev.q || w.ns !== ev.ns) return undefined;
+    const before = ev.prev !== undefined && selects(w.selector, ev.prev.metadata.labels);
+    const after = selects(w.selector, ev.obj.metadata.labels);
+    if (ev.type === 'DELETED') return before ? 'DELETED' : undefined;
+    if (after) return before ? 'MODIFIED' : 'ADDED';
+    return before ? 'DELETED' : undefined;
+  }
+
+  deliver(w, ev) {
+    const type = this.eventFor(w, ev);
+    if (type) w.send({ type, object: ev.obj });
+  }
+
+  /**
+   * A watch: with no resourceVersion (or "0"), every object as ADDED, then
+   * the changes; from a resourceVersion, the changes after it, or, when it is
+   * older than the events kept, one ERROR event (410 Expired) and the end, as
+   * the watch cache answers. BOOKMARK events (allowWatchBookmarks) every
+   * bookmarkMs; the watch ends after timeoutSeconds.
+   */
+  openWatch(req, res, { r, ns, query }) {
+    // The API server sends the headers as soon as the watch is set up, before any event.
+    res.writeHead(200, { 'content-type': 'application/json', 'transfer-encoding': 'chunked', 'audit-id': crypto.randomUUID() });
+    res.flushHeaders();
+    const send = (ev) => res.write(JSON.stringify(ev) + '\n');
+    const w = { r, ns, selector: query.labelSelector, send };
+    const from = query.resourceVersion;
+    if (from && from !== '0' && Number(from) < this.eventsFloor) {
+      send({ type: 'ERROR', object: status('Expired', { rv: from, oldest: this.eventsFloor + 1 }).body });
+      res.end();
+      return;
+    }
+    if (!from || from === '0') {
+      const prefix = `${qualified(r)}/${ns}/`;
+      for (const [k, o] of this.objects) if (k.startsWith(prefix) && selects(w.selector, o.metadata.labels)) send({ type: 'ADDED', object: this.public(o) });
+    } else {
+      for (const ev of this.events) if (ev.rv > Number(from)) this.deliver(w, ev);
+    }
+    this.watchers.add(w);
+    const timers = [];
+    const close = () => {
+      this.watchers.delete(w);
+      for (const t of timers) clearInterval(t);
+      res.end();
+    };
+    w.close = close;
+    if (query.allowWatchBookmarks === 'true') timers.push(setInterval(() => send({ type: 'BOOKMARK', object: { kind: r.kind, apiVersion: apiVersionOf(r), metadata: { resourceVersion: String(this.rv) } } }), this.bookmarkMs));
+    if (query.timeoutSeconds) timers.push(setTimeout(close, Number(query.timeoutSeconds) * 1000));
+    // The client going away ends the watch (the response's close: a request's own 'close' comes once its body was read).
+    res.on('close', close);
+  }
+
+  /** Ends every open watch, as an API server does at its timeouts or on restart. */
+  closeWatches() {
+    for (const w of [...this.watchers]) w.close();
+  }
+
+  /** Forgets the events so far: a watch from any earlier resourceVersion is answered 410 Expired (etcd compaction). */
+  compact() {
+    this.events = [];
+    this.eventsFloor = this.rv;
   }
 
   /**
@@ -601,7 +722,9 @@ class KubeApiServer {
         if (orphan && refs.some((x) => x.uid === orphan)) {
           o.metadata.ownerReferences = refs.filter((x) => x.uid !== orphan);
           if (!o.metadata.ownerReferences.length) delete o.metadata.ownerReferences;
+          const prev = this.public(o);
           o.metadata.resourceVersion = String(++this.rv);
+          this.emit(k, 'MODIFIED', prev, this.public(o));
           continue;
         }
         if (refs.every((x) => !uids.has(x.uid))) {
@@ -626,7 +749,7 @@ class KubeApiServer {
   listObjects(r, ns, query) {
     const prefix = `${qualified(r)}/${ns}/`;
     const all = [...this.objects.entries()].filter(([k, o]) => k.startsWith(prefix) && selects(query.labelSelector, o.metadata.labels)).map(([, o]) => o);
-    if (r.kind === 'Deployment') for (const d of all) advanceRollout(d, this.rollout);
+    if (r.kind === 'Deployment') for (const d of all) this.control(this.key(r, ns, d.metadata.name), d, this.rollout);
     all.sort((a, b) => a.metadata.name.localeCompare(b.metadata.name));
     let start = 0;
     if (query.continue) {
@@ -733,6 +856,7 @@ class KubeApiServer {
     }
     if (r.kind === 'Service') o.status = { loadBalancer: {} };
     this.objects.set(k, o);
+    this.emit(k, live ? 'MODIFIED' : 'ADDED', live ? this.public(live) : undefined, this.public(o));
     // An object written with owners that are all gone is collected, as the garbage collector does.
     if (o.metadata.ownerReferences?.length) this.collectGarbage(meta.namespace);
   }

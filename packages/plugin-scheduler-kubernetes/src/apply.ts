@@ -81,6 +81,8 @@ export interface ApplyContext {
   namespace: string;
   call<T>(what: CallInfo, fn: () => Promise<T>): Promise<T>;
   progress?(message: string): void;
+  /** Told of every write of an object (the resourceVersion the API server answered; null for a delete). */
+  wrote?(kind: Kind, name: string, resourceVersion: string | null): void;
 }
 
 const statusIs = (e: unknown, status: number) => isSousError(e) && e.details?.status === status;
@@ -115,8 +117,12 @@ export async function applyObject<T extends KubernetesObject>(ctx: ApplyContext,
   const { namespace } = ctx;
   const o = ops(ctx.apis, kind);
   const info: CallInfo = { verb: 'patch', resource: RESOURCES[kind], name, namespace };
+  const written = (obj: KubernetesObject): T => {
+    ctx.wrote?.(kind, name, obj.metadata?.resourceVersion ?? null);
+    return obj as T;
+  };
   try {
-    return (await ctx.call(info, () => o.patch(name, namespace, body, FIELD_MANAGER, false))) as T;
+    return written(await ctx.call(info, () => o.patch(name, namespace, body, FIELD_MANAGER, false)));
   } catch (e) {
     const c = conflictOf(e);
     if (!c) throw e;
@@ -129,7 +135,7 @@ export async function applyObject<T extends KubernetesObject>(ctx: ApplyContext,
       });
     }
     ctx.progress?.(`taking back ${c.fields.join(', ')} of ${kind} ${name} from ${c.managers.join(', ')}`);
-    return (await ctx.call(info, () => o.patch(name, namespace, body, FIELD_MANAGER, true))) as T;
+    return written(await ctx.call(info, () => o.patch(name, namespace, body, FIELD_MANAGER, true)));
   }
 }
 
@@ -137,7 +143,8 @@ export async function applyObject<T extends KubernetesObject>(ctx: ApplyContext,
 export async function applyAs(ctx: ApplyContext, kind: Kind, body: KubernetesObject, manager: string): Promise<boolean> {
   const name = body.metadata!.name!;
   try {
-    await ctx.call({ verb: 'patch', resource: RESOURCES[kind], name, namespace: ctx.namespace }, () => ops(ctx.apis, kind).patch(name, ctx.namespace, body, manager, false));
+    const obj = await ctx.call({ verb: 'patch', resource: RESOURCES[kind], name, namespace: ctx.namespace }, () => ops(ctx.apis, kind).patch(name, ctx.namespace, body, manager, false));
+    ctx.wrote?.(kind, name, obj.metadata?.resourceVersion ?? null);
     return true;
   } catch (e) {
     if (conflictOf(e)) return false;
@@ -159,6 +166,7 @@ export async function readObject(ctx: ApplyContext, kind: Kind, name: string): P
 export async function deleteObject(ctx: ApplyContext, kind: Kind, name: string): Promise<void> {
   try {
     await ctx.call({ verb: 'delete', resource: RESOURCES[kind], name, namespace: ctx.namespace }, () => ops(ctx.apis, kind).remove(name, ctx.namespace));
+    ctx.wrote?.(kind, name, null);
   } catch (e) {
     if (!statusIs(e, 404) || (isSousError(e) && e.code === 'KUBERNETES_NO_NAMESPACE')) throw e;
   }

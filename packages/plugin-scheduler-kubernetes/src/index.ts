@@ -31,6 +31,7 @@ export class KubernetesSchedulerPlugin implements SousPlugin {
           serviceAccountDir: this.opts.serviceAccountDir,
           pullCredentials: this.opts.pullCredentials,
           restricted: this.opts.restricted,
+          watch: this.opts.watch,
         });
         this.schedulers.set(key, s);
       }

@@ -44,6 +44,12 @@ export interface KubernetesOptions extends KubernetesClusterOptions {
   pullCredentials?: PullCredentials;
   /** Give every pod the restricted security context (non-root, read-only root, no capabilities), not only those of the stacks known to allow it. */
   restricted?: boolean;
+  /**
+   * Keep the cluster's workloads by a watch in a process that reads them more
+   * than once (the server, `rectify --watch`), as controllers do (default
+   * true); false: every read lists them.
+   */
+  watch?: boolean;
 }
 
 /** Everything one cluster's scheduler needs to connect. */

@@ -1,5 +1,5 @@
 import { isSousError, sleep, SousError, usageError, type Action, type ActionOutcome, type ApplyOptions, type ClusterRef, type DeployState, type Lease, type Scheduler } from '@sous/core';
-import type { KubernetesObject, V1Deployment } from '@kubernetes/client-node';
+import type { KubernetesObject, V1CronJob, V1Deployment } from '@kubernetes/client-node';
 import { applyAs, applyObject, deleteObject, ownedBy, readObject, type ApplyContext, type Kind } from './apply';
 import { call, makeApis, type Apis, type CallInfo } from './client';
 import { ExecCredentials } from './exec-credential';
@@ -23,6 +23,8 @@ import {
 import { connectionFor, type ClusterSettings, type Connection } from './options';
 import { pullSecret, registryOf, type PullCredentials } from './pull-secrets';
 import { listAll, rolloutOf, stateFromCronJob, stateFromDeployment, type LiveRef } from './read';
+import { Mirror, type Listed } from './mirror';
+import { getJSON, watchJSON } from './raw';
 
 /** What a KubernetesScheduler needs besides the cluster. */
 export interface KubernetesContext {
@@ -39,6 +41,8 @@ export interface KubernetesContext {
   pullCredentials?: PullCredentials;
   /** Give every pod the restricted security context, whatever its stack. */
   restricted?: boolean;
+  /** Keep the workloads listed by a watch from the second read on (default true); false: every read lists. */
+  watch?: boolean;
 }
 
 /** The field manager that holds `replicas` while it passes from Sous to an autoscaler (the Kubernetes docs' hand-over). */
@@ -68,6 +72,11 @@ export class KubernetesScheduler implements Scheduler {
   readonly kind = 'kubernetes';
   private readonly exec: ExecCredentials;
 
+  /** The workloads of each server and namespace, listed then watched. */
+  private readonly mirrors = new Map<string, Mirror<KubernetesObject>>();
+  /** Each workload's DeployState by uid, for the resourceVersion it was made from. */
+  private readonly states = new Map<string, { rv: string; state: DeployState | undefined }>();
+
   constructor(private readonly ctx: KubernetesContext) {
     this.exec = new ExecCredentials(ctx.env);
   }
@@ -77,8 +86,65 @@ export class KubernetesScheduler implements Scheduler {
     const conn = await connectionFor(this.ctx.cluster, this.ctx.settings, this.ctx.env, this.exec, this.ctx.serviceAccountDir);
     const apis = makeApis(conn.kc);
     apis.server = conn.server;
-    const ctx: ApplyContext = { apis, namespace: conn.namespace, call: (what, fn) => this.call(apis, conn, what, fn), progress };
+    const ctx: ApplyContext = {
+      apis,
+      namespace: conn.namespace,
+      call: (what, fn) => this.call(apis, conn, what, fn),
+      progress,
+      // A read after Sous's own write waits until the watch has delivered it.
+      wrote: (kind, name, rv) => this.mirrors.get(mirrorKey(conn.server, conn.namespace, kind))?.wrote(name, rv),
+    };
     return { apis, conn, ctx };
+  }
+
+  /** The mirror of one kind of workload, made on first use. */
+  private mirror(s: Session, kind: Workload): Mirror<KubernetesObject> {
+    const key = mirrorKey(s.conn.server, s.conn.namespace, kind);
+    let m = this.mirrors.get(key);
+    if (m) return m;
+    const ns = s.conn.namespace;
+    const resource = kind === 'Deployment' ? 'deployments.apps' : 'cronjobs.batch';
+    const collection = `${kind === 'Deployment' ? '/apis/apps/v1' : '/apis/batch/v1'}/namespaces/${encodeURIComponent(ns)}/${kind === 'Deployment' ? 'deployments' : 'cronjobs'}`;
+    const selector = encodeURIComponent(selectorFor(this.ctx.cluster.name));
+    m = new Mirror<KubernetesObject>(
+      {
+        list: async (): Promise<Listed<KubernetesObject>> => {
+          const now = await this.connect();
+          let rv = '';
+          const items = await listAll(async (cont) => {
+            const page = await now.ctx.call({ verb: 'list', resource, namespace: ns }, () =>
+              getJSON<{ items: KubernetesObject[]; metadata?: { continue?: string; resourceVersion?: string } }>(now.conn.kc, `${now.conn.server}${collection}?labelSelector=${selector}&limit=500${cont ? `&continue=${encodeURIComponent(cont)}` : ''}`),
+            );
+            rv = page.metadata?.resourceVersion ?? rv;
+            return { items: page.items ?? [], metadata: { _continue: page.metadata?.continue } };
+          });
+          return { items, resourceVersion: rv };
+        },
+        watch: async (rv, on) => {
+          const now = await this.connect();
+          // As client-go's reflector: bookmarks keep the resourceVersion fresh, and the API server ends the watch after a randomised while.
+          const timeout = 300 + Math.floor(Math.random() * 300);
+          return watchJSON(now.conn.kc, `${now.conn.server}${collection}?watch=true&labelSelector=${selector}&resourceVersion=${encodeURIComponent(rv)}&allowWatchBookmarks=true&timeoutSeconds=${timeout}`, on);
+        },
+      },
+      { watchFrom: this.ctx.watch === false ? Infinity : 2, settleMs: 2000 },
+    );
+    this.mirrors.set(key, m);
+    return m;
+  }
+
+  /** The DeployState of a workload, made again only when its resourceVersion moved. */
+  private stateOf(o: KubernetesObject, kind: Workload, server: string, seen: Set<string>): DeployState | undefined {
+    const uid = o.metadata?.uid ?? `${kind}/${o.metadata?.name}`;
+    const rv = o.metadata?.resourceVersion ?? '';
+    seen.add(uid);
+    let hit = this.states.get(uid);
+    if (!hit || hit.rv !== rv || !rv) {
+      const state = kind === 'Deployment' ? stateFromDeployment(o as V1Deployment, this.ctx.cluster.name, server, this.ctx.basePort) : stateFromCronJob(o as V1CronJob, this.ctx.cluster.name, server, this.ctx.basePort);
+      hit = { rv, state };
+      this.states.set(uid, hit);
+    }
+    return hit.state && structuredClone(hit.state);
   }
 
   private async call<T>(apis: Apis, conn: Connection, what: CallInfo, fn: () => Promise<T>): Promise<T> {
@@ -91,20 +157,18 @@ export class KubernetesScheduler implements Scheduler {
     }
   }
 
+  /**
+   * What runs: the cluster's Deployments and CronJobs with Sous's labels, as
+   * DeployStates. The first read lists them; from the second on (a
+   * long-lived process), a watch keeps them (see Mirror).
+   */
   async actual(): Promise<DeployState[]> {
-    const { apis, conn, ctx } = await this.connect();
-    const labelSelector = selectorFor(this.ctx.cluster.name);
-    const ns = conn.namespace;
-    const [deployments, cronJobs] = await Promise.all([
-      listAll((c) => ctx.call({ verb: 'list', resource: 'deployments.apps', namespace: ns }, () => apis.apps.listNamespacedDeployment({ namespace: ns, labelSelector, limit: 500, _continue: c }))),
-      listAll((c) => ctx.call({ verb: 'list', resource: 'cronjobs.batch', namespace: ns }, () => apis.batch.listNamespacedCronJob({ namespace: ns, labelSelector, limit: 500, _continue: c }))),
-    ]);
-    const name = this.ctx.cluster.name;
-    const states = [
-      ...deployments.map((d) => stateFromDeployment(d, name, apis.server, this.ctx.basePort)),
-      ...cronJobs.map((j) => stateFromCronJob(j, name, apis.server, this.ctx.basePort)),
-    ];
-    return states.filter((s): s is DeployState => s !== undefined).sort((a, b) => a.id.localeCompare(b.id));
+    const s = await this.connect();
+    const [deployments, cronJobs] = await Promise.all([this.mirror(s, 'Deployment').read(), this.mirror(s, 'CronJob').read()]);
+    const seen = new Set<string>();
+    const states = [...deployments.map((d) => this.stateOf(d, 'Deployment', s.apis.server, seen)), ...cronJobs.map((j) => this.stateOf(j, 'CronJob', s.apis.server, seen))];
+    for (const uid of this.states.keys()) if (!seen.has(uid)) this.states.delete(uid);
+    return states.filter((x): x is DeployState => x !== undefined).sort((a, b) => a.id.localeCompare(b.id));
   }
 
   async apply(action: Action, opts: ApplyOptions): Promise<ActionOutcome> {
@@ -291,4 +355,8 @@ export class KubernetesScheduler implements Scheduler {
 /** What an earlier read saw of a deployment's objects (DeployState.ref). */
 function refOf(s: DeployState | undefined): LiveRef {
   return (s?.ref ?? {}) as LiveRef;
+}
+
+function mirrorKey(server: string, namespace: string, kind: string): string {
+  return `${server}|${namespace}|${kind}`;
 }
