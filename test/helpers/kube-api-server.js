@@ -353,6 +353,9 @@ class KubeApiServer {
    * @param {{user?: string, verbs: string[], resources: string[], namespaces?: string[]}[]} [opts.rbac] allow rules; unset: everything allowed
    * @param {'complete'|'deadline'|'stuck'} [opts.rollout] how Deployment rollouts go (default complete after two reads)
    * @param {number} [opts.rolloutSteps]
+   * @param {number} [opts.controllerMs] the Deployment controller also steps rollouts on its own this often (default: only on reads)
+   * @param {number} [opts.bookmarkMs] how often a watch gets a BOOKMARK (default 60000)
+   * @param {number} [opts.eventWindow] how many changes are kept for watches from a resourceVersion (default 10000)
    */
   constructor(opts = {}) {
     this.namespaces = new Set(opts.namespaces ?? ['default']);
@@ -382,6 +385,8 @@ class KubeApiServer {
     this.eventsFloor = this.rv;
     this.watchers = new Set();
     this.bookmarkMs = opts.bookmarkMs ?? 60_000;
+    /** With it, the modelled Deployment controller also steps every rollout on its own, every so many ms (else only on reads). */
+    this.controllerMs = opts.controllerMs;
   }
 
   key(r, ns, name) {
@@ -475,12 +480,19 @@ class KubeApiServer {
     };
     this.server = this.tls ? require('node:https').createServer({ key: this.tls.key, cert: this.tls.cert }, handler) : http.createServer(handler);
     this.server.keepAliveTimeout = 30_000;
+    if (this.controllerMs) {
+      this.controller = setInterval(() => {
+        for (const [k, o] of this.objects) if (o.kind === 'Deployment') this.control(k, o, this.rollout);
+      }, this.controllerMs);
+      this.controller.unref();
+    }
     await new Promise((resolve) => this.server.listen(0, '127.0.0.1', resolve));
     this.url = `${this.tls ? 'https' : 'http'}://127.0.0.1:${this.server.address().port}`;
     return this;
   }
 
   close() {
+    clearInterval(this.controller);
     this.closeWatches();
     return new Promise((resolve) => {
       this.server?.closeAllConnections?.();
@@ -621,6 +633,7 @@ class KubeApiServer {
    * MODIFIED event, as the real controller's status updates are.
    */
   control(k, d, behaviour) {
+    if (!d.__rollout || d.__rollout.done) return;
     const before = JSON.stringify(d.status ?? null);
     const prev = this.public(d);
     advanceRollout(d, behaviour);

@@ -74,8 +74,8 @@ export class KubernetesScheduler implements Scheduler {
 
   /** The workloads of each server and namespace, listed then watched. */
   private readonly mirrors = new Map<string, Mirror<KubernetesObject>>();
-  /** Each workload's DeployState by uid, for the resourceVersion it was made from. */
-  private readonly states = new Map<string, { rv: string; state: DeployState | undefined }>();
+  /** Each workload's DeployState by uid (as JSON: every read gets its own copy), for the resourceVersion it was made from. */
+  private readonly states = new Map<string, { rv: string; json: string | undefined }>();
 
   constructor(private readonly ctx: KubernetesContext) {
     this.exec = new ExecCredentials(ctx.env);
@@ -141,10 +141,10 @@ export class KubernetesScheduler implements Scheduler {
     let hit = this.states.get(uid);
     if (!hit || hit.rv !== rv || !rv) {
       const state = kind === 'Deployment' ? stateFromDeployment(o as V1Deployment, this.ctx.cluster.name, server, this.ctx.basePort) : stateFromCronJob(o as V1CronJob, this.ctx.cluster.name, server, this.ctx.basePort);
-      hit = { rv, state };
+      hit = { rv, json: state && JSON.stringify(state) };
       this.states.set(uid, hit);
     }
-    return hit.state && structuredClone(hit.state);
+    return hit.json === undefined ? undefined : (JSON.parse(hit.json) as DeployState);
   }
 
   private async call<T>(apis: Apis, conn: Connection, what: CallInfo, fn: () => Promise<T>): Promise<T> {
@@ -168,7 +168,7 @@ export class KubernetesScheduler implements Scheduler {
     const seen = new Set<string>();
     const states = [...deployments.map((d) => this.stateOf(d, 'Deployment', s.apis.server, seen)), ...cronJobs.map((j) => this.stateOf(j, 'CronJob', s.apis.server, seen))];
     for (const uid of this.states.keys()) if (!seen.has(uid)) this.states.delete(uid);
-    return states.filter((x): x is DeployState => x !== undefined).sort((a, b) => a.id.localeCompare(b.id));
+    return states.filter((x): x is DeployState => x !== undefined).sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
   }
 
   async apply(action: Action, opts: ApplyOptions): Promise<ActionOutcome> {
