@@ -268,7 +268,9 @@ describe('Kubernetes scheduler: bad input and refusals', () => {
     const [forbidden] = await drive(api.url, [{ op: 'apply', action: create(shop) }], { options: { namespace: 'apps' } });
     expect(forbidden.error).toMatchObject({ code: 'KUBERNETES_FORBIDDEN', exit: 1, details: { verb: 'get', resource: 'services' } });
     expect(forbidden.error!.message).toContain('User "system:serviceaccount:sous:sous" cannot get resource "services" in API group "" in the namespace "apps"');
-    const [missing] = await drive(api.url, [{ op: 'actual' }], { options: { namespace: 'nowhere' } });
+    // A namespace that does not exist reads as empty, as it does on a real API server; the first write that would make an object there is refused.
+    const [empty, missing] = await drive(api.url, [{ op: 'actual' }, { op: 'apply', action: create(shop) }], { options: { namespace: 'nowhere' } });
+    expect(empty).toMatchObject({ ok: true, value: [] });
     expect(missing.error).toMatchObject({ code: 'KUBERNETES_NO_NAMESPACE', exit: 2, details: { namespace: 'nowhere' } });
     expect(missing.error!.hints![0]).toContain('kubectl create namespace nowhere');
   });

@@ -551,7 +551,8 @@ class KubeApiServer {
     if (this.rbac && !this.rbac.some((x) => (!x.user || x.user === user) && x.verbs.includes(verb) && x.resources.includes(qualified(r)) && (!x.namespaces || x.namespaces.includes(ns)))) {
       return status('Forbidden', { resource: r.plural, group: r.group, groupSuffix: r.group ? `.${r.group}` : '', name: name ?? '', quotedName: name ? ` "${name}"` : '', user, verb, namespace: ns, inGroup: r.group ? ` in API group "${r.group}"` : ' in API group ""' });
     }
-    if (!this.namespaces.has(ns)) return status('NamespaceNotFound', { namespace: ns });
+    // Only a write that would make an object is refused in a namespace that does not exist (NamespaceLifecycle admission); reads there find nothing.
+    const noNamespace = () => status('NamespaceNotFound', { namespace: ns });
     const k = name ? this.key(r, ns, name) : undefined;
     const live = k ? this.objects.get(k) : undefined;
     const notFound = () => status('NotFound', { resource: r.plural, group: r.group, qualified: qualified(r), name, kind: r.plural });
@@ -594,11 +595,13 @@ class KubeApiServer {
       }
       const check = this.checkIdentity(r, body, ns, name);
       if (check) return check;
+      if (!live && !this.namespaces.has(ns)) return noNamespace();
       return this.applyPatch(r, k, body, live, query.fieldManager, query.force === 'true');
     }
     if (verb === 'create') {
       const check = this.checkIdentity(r, body, ns, body?.metadata?.name);
       if (check) return check;
+      if (!this.namespaces.has(ns)) return noNamespace();
       const ck = this.key(r, ns, body.metadata.name);
       if (this.objects.has(ck)) return status('AlreadyExists', { resource: r.plural, group: r.group, qualified: qualified(r), name: body.metadata.name, kind: r.plural });
       return this.write(r, ck, body, undefined, query.fieldManager || 'unknown', 'Update', leaves(body), true);

@@ -182,7 +182,8 @@ export function resolveContext(cfg: KubeConfigFiles, wanted: string | undefined,
   }
   const ctx = cfg.contexts.get(name);
   if (!ctx) {
-    throw usageError('KUBERNETES_UNKNOWN_CONTEXT', `context ${JSON.stringify(name)} (for cluster ${forCluster}) is not in kubeconfig ${where}`, {
+    // The contexts there go in the message too: where a cluster that cannot be read is only reported (a plan's errors), hints are not shown.
+    throw usageError('KUBERNETES_UNKNOWN_CONTEXT', `context ${JSON.stringify(name)} (for cluster ${forCluster}) is not in kubeconfig ${where}; it has ${known.length ? known.join(', ') : 'no context'}`, {
       hints: [`Contexts there: ${known.join(', ') || '(none)'} (kubectl config get-contexts)`],
       details: { files: cfg.files, context: name, contexts: known },
     });
