@@ -15,8 +15,16 @@
  *   applying are removed when nobody else owns them;
  * - create (POST), update (PUT, with the resourceVersion precondition),
  *   delete, get, list (labelSelector, limit and continue);
+ * - watch (`watch=true`: one JSON event a line, from a resourceVersion or
+ *   from the start, selector transitions as ADDED/DELETED, bookmarks,
+ *   timeoutSeconds, 410 Expired past the kept window); every write, delete
+ *   and controller status change is an event with its own resourceVersion;
+ * - the garbage collector: dependents whose ownerReferences all name objects
+ *   that are gone are deleted (propagationPolicy Background/Foreground), or
+ *   lose the reference (Orphan);
  * - bearer-token authentication (401), RBAC rules (403 naming verb and
- *   resource), namespaces that do not exist (404 naming the namespace);
+ *   resource), namespaces that do not exist (404 naming the namespace, for
+ *   writes that would make an object);
  * - every object written is checked against the Kubernetes OpenAPI schemas
  *   (kubernetes-models, generated from them, @kubernetes-models/gateway-api
  *   for HTTPRoute) and a few of the API server's own validations; a refusal
