@@ -163,6 +163,21 @@ describe('Kubernetes secrets (modelled API server)', () => {
     expectNoLeak(CANARY, API_KEY);
   });
 
+  it('moves the Secret to the new workload when the kind changes (a Deployment becomes a CronJob)', async () => {
+    api = await startApi();
+    const want = intended('github.com/acme/shop', 'http-service', secretSpec(), api.url);
+    values(await run([{ op: 'rectify', intended: [want] }], { secrets: given(CANARY) }));
+    const job = intended('github.com/acme/shop', 'scheduled-job', { ...secretSpec(), Schedule: '0 3 * * *' }, api.url);
+    const [r] = values(await run([{ op: 'rectify', intended: [job] }], { secrets: given(CANARY) }));
+    expect(r.outcomes.map((o: any) => [o.kind, o.status])).toEqual([['update', 'Active']]);
+    expect(api.get('deployments', 'sous', NAME)).toBeUndefined();
+    const cj = api.get('cronjobs', 'sous', NAME);
+    const secret = api.get('secrets', 'sous', SECRET);
+    expect(secret.metadata.ownerReferences).toEqual([{ apiVersion: 'batch/v1', kind: 'CronJob', name: NAME, uid: cj.metadata.uid }]);
+    expect(secret.data.DB_PASSWORD).toBe(b64(CANARY));
+    expectNoLeak(CANARY, API_KEY);
+  });
+
   it('refuses a spec that names secrets when no value was handed over, before writing anything', async () => {
     api = await startApi();
     const want: DeployState = intended('github.com/acme/shop', 'http-service', secretSpec(), api.url);
