@@ -44,7 +44,10 @@ export default class Rectify extends SousCommand {
     this.print(r);
     const failed = r.outcomes.filter((o) => o.status === 'Failed');
     if (failed.length) {
-      throw core.failure('RECTIFY_FAILED', `${failed.length} action(s) failed: ${failed.map((o) => o.action.deploymentID).join(', ')}`, { details: { result: r } });
+      throw core.failure('RECTIFY_FAILED', `${failed.length} action(s) failed: ${failed.map((o) => o.action.deploymentID).join(', ')}`, {
+        hints: ["Each failure's cause is in its line above (details.result with --json); where a scheduler allows it, the version that ran before keeps serving", 'After fixing the cause, run the rectify again; sous status shows the last outcome of each deployment'],
+        details: { result: r },
+      });
     }
     return this.incomplete(r, 'RECTIFY_INCOMPLETE', 'the rectify pass', r.plan.errors);
   }
