@@ -9,3 +9,4 @@ export { readinessFor, probeOnce, waitReady, type Readiness, type ProbeResult, t
 export { newHolder, holderIsDead, holderLabels, holderFromLabels, type HolderIdentity } from './holder';
 export { ContainerLease, LEASE_IMAGE } from './lease';
 export { outcomeTimer, rolloutOutcome, withLogLines, type OutcomeOf, type RolloutResult } from './outcome';
+export { demuxStream, engineLogLines, logQuery, readEngineLogs, type LogSource } from './logs';

@@ -1,4 +1,5 @@
-import type { Action, ActionOutcome, ApplyOptions, DeployState, Lease, Scheduler } from '@sous/core';
+import { pickInstances, type Action, type ActionOutcome, type ApplyOptions, type DeployState, type Lease, type LogLine, type LogRequest, type Scheduler } from '@sous/core';
+import { readEngineLogs } from './logs';
 import { byDeployment, deploymentState } from './actual';
 import { containerLogs, deploymentInstances, listInstances } from './containers';
 import { Engine } from './engine';
@@ -47,6 +48,12 @@ export class DockerScheduler implements Scheduler {
 
   lease(holder: string, ttlMs: number): Promise<Lease | undefined> {
     return ContainerLease.take(this.engine, this.settings.cluster, holder, ttlMs);
+  }
+
+  async *streamLogs(deploymentID: string, req: LogRequest): AsyncIterable<LogLine> {
+    const all = await deploymentInstances(this.engine, this.settings.cluster, deploymentID);
+    const chosen = pickInstances(all, deploymentID, req.instance);
+    yield* readEngineLogs(this.engine, chosen.map((c) => ({ instance: c.name, path: `/containers/${c.id}/logs` })), req);
   }
 
   async logs(deploymentID: string, lines: number): Promise<string[]> {

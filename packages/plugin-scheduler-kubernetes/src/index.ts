@@ -52,3 +52,4 @@ export { applyObject, RESOURCES, type Kind } from './apply';
 export { objectName, guessableName, appName, labelValue, leaseName, selectorFor, LABELS, ANNOTATIONS, FIELD_MANAGER } from './names';
 export { desiredDeployment, desiredService, desiredServiceAccount, desiredIngress, desiredHTTPRoute, desiredCronJob, workloadOf, probesFor, resourcesFor, labelsFor, annotatedSpec, HARDENED_STACKS, type BuildContext, type HTTPRoute } from './objects';
 export { stateFromDeployment, stateFromCronJob, rolloutOf, quantity, ownsReplicas, type LiveRef } from './read';
+export { podLogs, deploymentPods, APP_CONTAINER } from './logs';

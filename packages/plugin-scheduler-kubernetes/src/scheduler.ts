@@ -1,4 +1,5 @@
-import { isSousError, sleep, SousError, usageError, type Action, type ActionOutcome, type ApplyOptions, type ClusterRef, type DeployState, type Lease, type Scheduler } from '@sous/core';
+import { isSousError, sleep, SousError, usageError, type Action, type ActionOutcome, type ApplyOptions, type ClusterRef, type DeployState, type Lease, type LogLine, type LogRequest, type Scheduler } from '@sous/core';
+import { podLogs } from './logs';
 import type { KubernetesObject, V1CronJob, V1Deployment } from '@kubernetes/client-node';
 import { applyAs, applyObject, deleteObject, ownedBy, readObject, type ApplyContext, type Kind } from './apply';
 import { call, makeApis, type Apis, type CallInfo } from './client';
@@ -276,6 +277,11 @@ export class KubernetesScheduler implements Scheduler {
   private async ownSecret(s: Session, post: DeployState, build: BuildContext, values: Readonly<Record<string, string>> | undefined, had: Owner | undefined, now: Partial<Owner>): Promise<void> {
     if (!values || !now.uid || had?.uid === now.uid) return;
     await applyObject(s.ctx, 'Secret', desiredSecret(post, build, values, { kind: now.kind!, name: now.name!, uid: now.uid }), post.id);
+  }
+
+  async *streamLogs(deploymentID: string, req: LogRequest): AsyncIterable<LogLine> {
+    const { apis, conn, ctx } = await this.connect();
+    yield* podLogs({ kc: conn.kc, apis, namespace: conn.namespace, call: ctx.call }, deploymentID, req);
   }
 
   async lease(holder: string, ttlMs: number): Promise<Lease | undefined> {

@@ -1,5 +1,6 @@
 import * as crypto from 'node:crypto';
-import { comparableJSON, isSousError, sleep, SousError, usageError, type Action, type ActionOutcome, type ApplyOptions, type ClusterRef, type DeployState, type Scheduler } from '@sous/core';
+import { comparableJSON, failure, isSousError, sleep, SousError, usageError, type Action, type ActionOutcome, type ApplyOptions, type ClusterRef, type DeployState, type LogLine, type LogRequest, type Scheduler } from '@sous/core';
+import { sandboxLogs } from './logs';
 import type { SingularityClient } from './client';
 import type { DeployHistory, RequestParent } from './dto';
 import { newDeployID, requestIDFor } from './ids';
@@ -101,6 +102,16 @@ export class SingularityScheduler implements Scheduler {
       if (isSousError(e) && e.code === 'SINGULARITY_NOT_FOUND') return undefined;
       throw e;
     }
+  }
+
+  /** The output of the deployment's active tasks, from their sandboxes; the request is found as actual() finds it. */
+  async *streamLogs(deploymentID: string, req: LogRequest): AsyncIterable<LogLine> {
+    const d = (await this.actual()).find((s) => s.id === deploymentID);
+    const requestId = d?.ref?.requestId;
+    if (typeof requestId !== 'string') {
+      throw failure('NO_INSTANCES', `${deploymentID} runs nothing on Singularity at ${this.ctx.client.base}`, { hints: ['See what runs: sous status', 'Deploy it: sous deploy --tag VERSION'] });
+    }
+    yield* sandboxLogs({ client: this.ctx.client, pollMs: this.ctx.pollMs }, deploymentID, requestId, req);
   }
 
   async apply(action: Action, opts: ApplyOptions): Promise<ActionOutcome> {

@@ -1,5 +1,5 @@
-import type { Action, ActionOutcome, ApplyOptions, DeployState, Lease, Scheduler } from '@sous/core';
-import { checkKind, Engine, outcomeTimer, ownedBy, rolloutOutcome } from '@sous/plugin-scheduler-docker';
+import { pickInstances, type Action, type ActionOutcome, type ApplyOptions, type DeployState, type Lease, type LogLine, type LogRequest, type Scheduler } from '@sous/core';
+import { checkKind, Engine, outcomeTimer, ownedBy, readEngineLogs, rolloutOutcome } from '@sous/plugin-scheduler-docker';
 import { serviceState } from './actual';
 import { ConfigLease } from './lease';
 import type { SwarmSettings } from './options';
@@ -50,6 +50,14 @@ export class SwarmScheduler implements Scheduler {
 
   lease(holder: string, ttlMs: number): Promise<Lease | undefined> {
     return ConfigLease.take(this.engine, this.settings.cluster, holder, ttlMs);
+  }
+
+  async *streamLogs(deploymentID: string, req: LogRequest): AsyncIterable<LogLine> {
+    const service = serviceName(deploymentID);
+    const tasks = await listTasks(this.engine, { service: [service], 'desired-state': ['running'] });
+    const named = tasks.map((t) => ({ name: `${service}.${t.Slot ?? 0}.${t.ID.slice(0, 12)}`, id: t.ID, slot: t.Slot ?? 0 })).sort((a, b) => a.slot - b.slot || a.id.localeCompare(b.id));
+    const chosen = pickInstances(named, deploymentID, req.instance);
+    yield* readEngineLogs(this.engine, chosen.map((t) => ({ instance: t.name, path: `/tasks/${t.id}/logs` })), req);
   }
 
   async logs(deploymentID: string, lines: number): Promise<string[]> {

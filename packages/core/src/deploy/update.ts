@@ -4,7 +4,7 @@ import { manifestKey, type State } from '../gdm/state';
 import type { User } from '../gdm/store';
 import { formatManifestID, type ManifestID } from '../model/ids';
 import { parseVersion } from '../model/version';
-import type { ArtifactRecord, Manifest } from '../model/types';
+import type { ArtifactRecord, AutoDeployPause, Manifest } from '../model/types';
 import type { StateBackend } from '../ops/backend';
 import type { VerifyReport, VerifyRequest } from '../pipeline/types';
 import { checkCluster, findManifest, specFor } from '../ops/manifests';
@@ -17,6 +17,16 @@ export interface UpdateOptions {
   user: User;
   /** Checked against the state the change applies to (an HTTP precondition, say); throw to refuse. */
   expect?: (state: State) => void;
+  /** The commit message (default: "Deploy <manifest> <version> to <cluster>"); `sous history` reads its trailers. */
+  message?: string;
+  /**
+   * Pause the deployment's AutoDeploy with this record (a rollback does, when
+   * the deployment has an AutoDeploy range). Without it, any pause is lifted:
+   * an explicit deploy is the user taking the wheel back.
+   */
+  pauseAutoDeploy?: AutoDeployPause;
+  /** The digest the version must still be (a rollback to what ran): a rebuilt artifact is refused. */
+  expectDigest?: string;
 }
 
 export interface UpdateResult {
@@ -30,6 +40,10 @@ export interface UpdateResult {
   checks: VerifyReport['checks'];
   changed: boolean;
   revision: string;
+  /** Set when this change paused the deployment's AutoDeploy. */
+  autoDeployPaused?: AutoDeployPause;
+  /** True when this change lifted a pause of the deployment's AutoDeploy. */
+  autoDeployResumed?: boolean;
 }
 
 /** The manifest holding the deployment (a copy): the cluster, the manifest and the deployment must all exist. */
@@ -78,10 +92,18 @@ export async function updateDeployment(sous: Sous, backend: StateBackend, opts: 
       hints: [`Build it first: sous build --tag ${v.raw}`, 'See what was built: sous query artifacts'],
     });
   }
+  if (opts.expectDigest && artifact.Digest !== opts.expectDigest) {
+    throw failure('ARTIFACT_CHANGED', `${formatManifestID({ source, flavor: '' })} ${artifact.Version} is now ${artifact.Digest.slice(0, 19)}…, not the ${opts.expectDigest.slice(0, 19)}… that ran: it was rebuilt since`, {
+      hints: ['Nothing was written to the GDM.', 'Deploy the artifact as it is now with --force'],
+      details: { expected: opts.expectDigest, recorded: artifact.Digest },
+    });
+  }
   const first = await backend.read();
   locate(first, opts.id, opts.cluster);
   const report = await verifyForCluster(sous, first, opts.id, opts.cluster, artifact);
   let previousVersion = '';
+  let paused: AutoDeployPause | undefined;
+  let resumed = false;
   const r = await backend.update(async (state) => {
     opts.expect?.(state);
     let m = locate(state, opts.id, opts.cluster);
@@ -92,8 +114,16 @@ export async function updateDeployment(sous: Sous, backend: StateBackend, opts: 
     spec.Image = artifact.Image;
     if (artifact.Stack) spec.Stack = artifact.Stack;
     else delete spec.Stack;
+    paused = undefined;
+    resumed = Boolean(spec.AutoDeployPaused);
+    delete spec.AutoDeployPaused;
+    if (opts.pauseAutoDeploy && spec.AutoDeploy) {
+      spec.AutoDeployPaused = opts.pauseAutoDeploy;
+      paused = opts.pauseAutoDeploy;
+      resumed = false;
+    }
     m = await sous.hooks.updateManifest.promise(m, { manifestID: opts.id, cluster: opts.cluster, version: artifact.Version, digest: artifact.Digest, user: opts.user });
-    return { change: { message: `Deploy ${manifestKey(opts.id)} ${artifact.Version} to ${opts.cluster}`, setManifests: [m] }, result: m };
+    return { change: { message: opts.message ?? `Deploy ${manifestKey(opts.id)} ${artifact.Version} to ${opts.cluster}`, setManifests: [m] }, result: m };
   }, opts.user);
   const deploymentID = `${opts.cluster}:${manifestKey(opts.id)}`;
   await emitEvent(sous, {
@@ -118,6 +148,8 @@ export async function updateDeployment(sous: Sous, backend: StateBackend, opts: 
     checks: report.checks,
     changed: r.changed,
     revision: r.revision,
+    ...(paused ? { autoDeployPaused: paused } : {}),
+    ...(resumed ? { autoDeployResumed: true } : {}),
   };
 }
 

@@ -115,6 +115,7 @@ export interface DeploySpec {
   Autoscaled?: boolean;
   Route?: Route;
   Secrets?: SecretRefs;
+  AutoDeployPaused?: AutoDeployPause;
 }
 /**
  * Resources for each instance, as strings (cpus "0.1", memory in MB "100", ports "1").
@@ -202,6 +203,26 @@ export interface Route {
  */
 export interface SecretRefs {
   [k: string]: string;
+}
+/**
+ * Set by `sous rollback` on a deployment with AutoDeploy: new builds do not deploy themselves here until the next explicit deploy or `sous autodeploy resume`. Omitted when not paused.
+ *
+ * This interface was referenced by `Manifest`'s JSON-Schema
+ * via the `definition` "AutoDeployPause".
+ */
+export interface AutoDeployPause {
+  /**
+   * Why, in words: "rollback of 1.3.0 to 1.2.0".
+   */
+  Reason: string;
+  /**
+   * Who paused it (name <email>).
+   */
+  By?: string;
+  /**
+   * When (RFC 3339).
+   */
+  At?: string;
 }
 /**
  * This interface was referenced by `SousApi`'s JSON-Schema

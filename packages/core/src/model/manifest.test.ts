@@ -160,6 +160,15 @@ describe('canonical forms', () => {
     expect(Object.keys(m)).toEqual(['Source', 'Owners', 'Kind', 'Deployments']);
     expect(Object.keys(m.Deployments!)).toEqual(['a', 'b']);
   });
+
+  it('keeps an AutoDeploy pause after AutoDeploy, and leaves it out when there is none', () => {
+    const paused = canonicalDeploySpec({ Version: '1.0.0', AutoDeployPaused: { At: '2030-01-01T00:00:00Z', Reason: 'rollback of 1.1.0 to 1.0.0', By: 'Alice' }, AutoDeploy: '^1.0.0' });
+    expect(Object.keys(paused).slice(-2)).toEqual(['AutoDeploy', 'AutoDeployPaused']);
+    expect(Object.keys(paused.AutoDeployPaused!)).toEqual(['Reason', 'By', 'At']);
+    expect(validateManifest({ Source: 'x/y', Kind: 'worker', Deployments: { a: paused } }).Deployments!.a.AutoDeployPaused!.Reason).toBe('rollback of 1.1.0 to 1.0.0');
+    expect(canonicalDeploySpec({ Version: '1.0.0', AutoDeploy: '^1.0.0' })).not.toHaveProperty('AutoDeployPaused');
+    expect(() => validateManifest({ Source: 'x/y', Kind: 'worker', Deployments: { a: { AutoDeployPaused: { By: 'Alice' } } } })).toThrow(expect.objectContaining({ code: 'MANIFEST_INVALID' }));
+  });
 });
 
 describe('defs and clusters', () => {

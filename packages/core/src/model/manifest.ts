@@ -44,6 +44,7 @@ export function canonicalDeploySpec(d: DeploySpec): DeploySpec {
   if (d.Digest) out.Digest = d.Digest;
   if (d.Image) out.Image = d.Image;
   if (d.AutoDeploy) out.AutoDeploy = d.AutoDeploy;
+  if (d.AutoDeployPaused?.Reason) out.AutoDeployPaused = { Reason: d.AutoDeployPaused.Reason, ...(d.AutoDeployPaused.By ? { By: d.AutoDeployPaused.By } : {}), ...(d.AutoDeployPaused.At ? { At: d.AutoDeployPaused.At } : {}) };
   if (d.SingularityRequestID) out.SingularityRequestID = d.SingularityRequestID;
   if (d.Stack) out.Stack = d.Stack;
   if (d.Autoscaled) out.Autoscaled = true;

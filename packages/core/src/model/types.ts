@@ -2,7 +2,7 @@
  * The Sous data model. The shapes come from schemas/ (generated into ../generated);
  * this file names them for the rest of the code.
  */
-export type { Manifest, DeploySpec, Startup, Volume, Resources, StringMap, ManifestKind, Route } from '../generated/manifest';
+export type { Manifest, DeploySpec, Startup, Volume, Resources, StringMap, ManifestKind, Route, AutoDeployPause } from '../generated/manifest';
 export type { Defs, Cluster, EnvDef, FieldDef } from '../generated/defs';
 export type { ArtifactRecord, ContractResultRecord, SignatureRecord, PrecacheRecord } from '../generated/artifact';
 

@@ -4,7 +4,7 @@ import { renderYaml } from '../gdm/codec';
 import type { User } from '../gdm/store';
 import { formatManifestID, formatSourceLocation, type ManifestID } from '../model/ids';
 import { canonicalManifest, checkSecretProviders, clone, defaultDeploySpec, manifestIDOf } from '../model/manifest';
-import { MANIFEST_KINDS, type DeploySpec, type Manifest } from '../model/types';
+import { MANIFEST_KINDS, type AutoDeployPause, type DeploySpec, type Manifest } from '../model/types';
 import { closest } from '../util/text';
 import type { StateBackend } from './backend';
 
@@ -205,4 +205,21 @@ export async function scale(backend: StateBackend, id: ManifestID, cluster: stri
   return updateDeploySpec(backend, id, cluster, user, `Scale ${manifestKey(id)} in ${cluster} to ${instances}`, (spec) => {
     spec.NumInstances = instances;
   });
+}
+
+/**
+ * Lifts the AutoDeploy pause a rollback left on a deployment, so new builds
+ * in its range deploy themselves again. A deployment that is not paused is
+ * left as it is (changed: false); one without AutoDeploy is refused.
+ */
+export async function resumeAutoDeploy(backend: StateBackend, id: ManifestID, cluster: string, user: User): Promise<{ spec: DeploySpec; revision: string; changed: boolean; wasPaused?: AutoDeployPause }> {
+  let was: AutoDeployPause | undefined;
+  const r = await updateDeploySpec(backend, id, cluster, user, `Resume AutoDeploy of ${manifestKey(id)} in ${cluster}\n\nSous-Change: resume`, (spec) => {
+    if (!spec.AutoDeploy) {
+      throw usageError('NO_AUTODEPLOY', `${cluster}:${manifestKey(id)} has no AutoDeploy range, so there is nothing to resume`, { hints: ['Set one in the manifest: Deployments.<cluster>.AutoDeploy: "^1.2.0" (sous manifest edit)'] });
+    }
+    was = spec.AutoDeployPaused;
+    delete spec.AutoDeployPaused;
+  });
+  return { ...r, ...(was ? { wasPaused: was } : {}) };
 }

@@ -371,7 +371,38 @@ export interface Scheduler {
   lease?(holder: string, ttlMs: number): Promise<Lease | undefined>;
   /** The last log lines of a deployment's instances, for failure reports. */
   logs?(deploymentID: string, lines: number): Promise<string[]>;
+  /**
+   * The application's output (`sous logs`): every instance's lines, each
+   * naming its instance; without `follow` the stream ends with the last line
+   * written so far, with it the stream goes on until `signal` aborts or the
+   * instances end. Throws INSTANCE_NOT_FOUND for an instance it does not
+   * have, NO_INSTANCES when the deployment runs none.
+   */
+  streamLogs?(deploymentID: string, req: LogRequest): AsyncIterable<LogLine>;
   close?(): Promise<void>;
+}
+
+/** What `sous logs` asks of a scheduler. */
+export interface LogRequest {
+  /** Keep streaming lines as they are written, until `signal` aborts. */
+  follow?: boolean;
+  /** Only lines written at or after this time (ms since the epoch). */
+  since?: number;
+  /** Only the last this many lines of each instance (before following). */
+  tail?: number;
+  /** Only this instance: its name as the lines give it, or the start of its id. */
+  instance?: string;
+  signal?: AbortSignal;
+}
+
+/** One line of an application's output. */
+export interface LogLine {
+  /** The instance that wrote it (a container, task, pod or Singularity task). */
+  instance: string;
+  stream?: 'stdout' | 'stderr';
+  /** When it was written (ISO 8601), when the scheduler says. */
+  time?: string;
+  text: string;
 }
 
 export interface ClusterRef {

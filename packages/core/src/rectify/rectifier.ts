@@ -13,6 +13,7 @@ import { intendedState, planActions, storedView } from './diff';
 import { resolvePins, withPins } from './pins';
 import { resolveSecrets, secretHashKey, sealer, type ResolvedSecrets, type Seal } from '../secrets';
 import { fileLease, StatusStore, type DeploymentStatus } from './status';
+import { OutcomeLog } from './outcomes';
 import { backoff, limiter, sleep } from './util';
 import { emitEvent } from '../events/emit';
 import type { EventType } from '../events/catalogue';
@@ -40,6 +41,23 @@ export interface RectifyObserver {
   progress?(action: Action, p: Progress): void;
 }
 
+/**
+ * What the rectifier last saw on one cluster: the deployments its scheduler
+ * reported (patched with the outcomes of the actions it carried out since),
+ * or why it could not read them. A status page serves this instead of
+ * reading every cluster for every view.
+ */
+export interface ClusterObservation {
+  cluster: string;
+  /** When the cluster was last read (ISO 8601). */
+  readAt?: string;
+  /** When this observation last changed: a read, or an action's outcome. */
+  at: string;
+  deployments: DeployState[];
+  /** The last read failed (the deployments are from the read before, if any). */
+  error?: { code: string; message: string };
+}
+
 interface ClusterScope {
   name: string;
   def: Cluster;
@@ -64,6 +82,12 @@ function defaultTimeout(a: Action): number {
  */
 export class Rectifier {
   readonly status: StatusStore;
+  /** Every action's outcome, for the history and for rollbacks. */
+  readonly outcomes: OutcomeLog;
+  /** The last observation of each cluster this rectifier read. */
+  readonly observed = new Map<string, ClusterObservation>();
+  /** Called whenever an observation changes. */
+  onObserved?: (o: ClusterObservation) => void;
 
   constructor(
     private readonly sous: Sous,
@@ -72,6 +96,13 @@ export class Rectifier {
     readonly statusDir: string,
   ) {
     this.status = new StatusStore(statusDir);
+    this.outcomes = new OutcomeLog(path.join(statusDir, 'outcomes'));
+  }
+
+  private observe(cluster: string, fn: (prev: ClusterObservation | undefined) => ClusterObservation): void {
+    const o = fn(this.observed.get(cluster));
+    this.observed.set(cluster, o);
+    this.onObserved?.(o);
   }
 
   private gdmIdentity?: Promise<string | undefined>;
@@ -115,12 +146,15 @@ export class Rectifier {
           return;
         }
         try {
-          const got = await s.scheduler.actual();
-          actual.push(...got.filter((d) => d.cluster === s.name && inScope(d)));
+          const got = (await s.scheduler.actual()).filter((d) => d.cluster === s.name);
+          actual.push(...got.filter(inScope));
           read.add(s.name);
+          const now = new Date().toISOString();
+          this.observe(s.name, () => ({ cluster: s.name, readAt: now, at: now, deployments: got }));
         } catch (e) {
           const se = toSousError(e, 'SCHEDULER_UNREACHABLE');
           errors.push({ cluster: s.name, code: se.code, message: `cannot read cluster ${s.name}: ${se.message}` });
+          this.observe(s.name, (p) => ({ cluster: s.name, readAt: p?.readAt, at: new Date().toISOString(), deployments: p?.deployments ?? [], error: { code: se.code, message: se.message } }));
         }
       }),
     );
@@ -239,7 +273,7 @@ export class Rectifier {
           const limit = limiter(this.sous.config.rectify.concurrency);
           const renew = scope.lease ? setInterval(() => void scope.lease!.renew(), LEASE_TTL_MS / 3) : undefined;
           try {
-            await Promise.all(actions.map((a) => limit(async () => outcomes.push(await this.applyOne(scope, a, opts, secrets.values.get(a.deploymentID))))));
+            await Promise.all(actions.map((a) => limit(async () => outcomes.push(await this.applyOne(scope, a, opts, plan.revision, secrets.values.get(a.deploymentID))))));
           } finally {
             if (renew) clearInterval(renew);
           }
@@ -254,7 +288,7 @@ export class Rectifier {
     return result;
   }
 
-  private async applyOne(scope: ClusterScope, action: Action, opts: RectifyOptions, secrets?: Record<string, string>): Promise<ActionOutcome> {
+  private async applyOne(scope: ClusterScope, action: Action, opts: RectifyOptions, revision: string, secrets?: Record<string, string>): Promise<ActionOutcome> {
     const t0 = Date.now();
     opts.observer?.actionStart?.(action);
     const prevStatus = (await this.status.load(action.cluster))[action.deploymentID];
@@ -320,6 +354,25 @@ export class Rectifier {
         at: new Date().toISOString(),
       };
     });
+    if (action.kind !== 'delete' || outcome.status === 'Failed') {
+      await this.outcomes
+        .append({
+          id: action.deploymentID,
+          cluster: action.cluster,
+          revision,
+          kind: action.kind,
+          version: action.post?.spec.Version,
+          digest: action.post?.spec.Digest,
+          intent,
+          status: outcome.status,
+          resolution: outcome.resolution,
+          ...(outcome.message ? { message: outcome.message } : {}),
+          at: new Date().toISOString(),
+          durationMs: outcome.durationMs,
+        })
+        .catch((e) => this.sous.logger.warn(`outcome of ${action.deploymentID} not logged: ${(e as Error).message}`));
+    }
+    this.noteOutcome(action, outcome);
     await this.sous.hooks.afterAction.promise(outcome);
     if (action.kind === 'create' || action.kind === 'update' || action.kind === 'scale') {
       if (outcome.status === 'Active') {
@@ -338,6 +391,23 @@ export class Rectifier {
     }
     opts.observer?.actionDone?.(outcome);
     return outcome;
+  }
+
+  /** What an action changed, as far as it is known without reading the cluster again. */
+  private noteOutcome(action: Action, outcome: ActionOutcome): void {
+    if (!this.observed.has(action.cluster)) return;
+    this.observe(action.cluster, (p) => {
+      const others = (p?.deployments ?? []).filter((d) => d.id !== action.deploymentID);
+      const before = p?.deployments.find((d) => d.id === action.deploymentID);
+      let now: DeployState | undefined;
+      if (action.kind === 'delete') now = outcome.status === 'Failed' ? before : undefined;
+      else if (action.kind === 'report-removed') now = before;
+      else if (outcome.status === 'Active' && action.post) now = { ...action.post, status: 'Active', endpoints: before?.endpoints, message: undefined };
+      else if (before) now = { ...before, status: outcome.status, message: outcome.message };
+      else if (action.post) now = { ...action.post, status: outcome.status, message: outcome.message };
+      const deployments = [...others, ...(now ? [now] : [])].sort((a, b) => a.id.localeCompare(b.id));
+      return { cluster: action.cluster, readAt: p?.readAt, at: new Date().toISOString(), deployments, ...(p?.error ? { error: p.error } : {}) };
+    });
   }
 
   private async announceHeld(action: Action, failures: number, lastError: string): Promise<void> {
