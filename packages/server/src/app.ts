@@ -10,6 +10,14 @@ import { ServerMetrics } from './metrics';
 import { buildRoutes } from './routes/builds';
 import { deployRoutes } from './routes/deploy';
 import { hookRoutes } from './routes/hooks';
+import { historyRoutes } from './routes/history';
+import { logRoutes } from './routes/logs';
+import { rollbackRoutes } from './routes/rollback';
+import { SessionStore, sessionsFileFor } from './auth/session';
+import { FINAL_STATES } from './builds/types';
+import { PageModel } from './page/model';
+import { pageRoutes } from './page/routes';
+import type { TlsMaterial } from './tls';
 import { infoRoutes } from './routes/info';
 import { stateRoutes } from './routes/state';
 import { legacyApi, routeLegacy, type LegacyOptions } from './legacy';
@@ -35,6 +43,12 @@ export interface ServerOptions {
   builds?: Partial<TagBuildsOptions>;
   /** Also serve the original Sous's API (`--legacy-api`), to the networks it trusts. */
   legacy?: LegacyOptions;
+  /** Serve HTTPS with this certificate and key (`reloadTls` replaces them). */
+  tls?: TlsMaterial;
+  /** The read-only pages open without signing in (--public-status), for a trusted network. */
+  publicStatus?: boolean;
+  /** How long a status page session lasts (default 12 h). */
+  sessionTtlMs?: number;
 }
 
 export interface SousServer {
@@ -42,19 +56,26 @@ export interface SousServer {
   ctx: ServerContext;
   /** Stops taking new work, lets the pass in flight finish, closes the listener. */
   close(): Promise<void>;
+  /** Replaces the certificate and key of an HTTPS server; new connections use them. */
+  reloadTls(m: TlsMaterial): void;
 }
 
 /** Builds the Sous HTTP API over a git-backed GDM, with its autoresolver. */
 export async function createServer(opts: ServerOptions): Promise<SousServer> {
   const gdm = await Gdm.open(opts.config.stateLocation, { user: opts.config.user });
-  const metrics = new ServerMetrics();
+  const metrics = new ServerMetrics({ outboxRoots: opts.config.notifiers.flatMap((n) => (typeof n.outbox === 'string' ? [path.resolve(n.outbox)] : [])) });
+  const tokensFile = opts.tokensFile ?? tokensFileFor(opts.config.stateLocation);
+  const tokens = new TokenStore(tokensFile);
   const rectifier = new Rectifier(opts.sous, gdm, statusDirFor(opts.config.stateLocation));
   const exclusive = mutex();
   const ctx: ServerContext = {
     config: opts.config,
     sous: opts.sous,
     gdm,
-    tokens: new TokenStore(opts.tokensFile ?? tokensFileFor(opts.config.stateLocation)),
+    tokens,
+    sessions: new SessionStore(sessionsFileFor(tokensFile), tokens, opts.sessionTtlMs),
+    secure: Boolean(opts.tls),
+    publicStatus: Boolean(opts.publicStatus),
     metrics,
     logger: opts.logger,
     rectifier,
@@ -74,12 +95,15 @@ export async function createServer(opts: ServerOptions): Promise<SousServer> {
 
   const app = Fastify({
     logger: false,
+    ...(opts.tls ? { https: { cert: opts.tls.cert, key: opts.tls.key } } : {}),
     bodyLimit: 1024 * 1024,
     // Query strings are parsed plainly: no nested objects from `a[b]=c`.
     routerOptions: { ignoreTrailingSlash: true },
   });
   app.addHook('onResponse', async (req, reply) => {
-    metrics.requests.inc({ route: req.routeOptions.url ?? 'unknown', method: req.method, status: String(reply.statusCode) });
+    const labels = { route: req.routeOptions.url ?? 'unknown', method: req.method, status: String(reply.statusCode) };
+    metrics.requests.inc(labels);
+    metrics.requestDuration.observe(labels, reply.elapsedTime / 1000);
     opts.logger.debug(`${req.method} ${req.url.split('?')[0]} ${reply.statusCode}`, { who: req.principal?.name, ms: Math.round(reply.elapsedTime) });
   });
   app.setErrorHandler(async (err, _req, reply) => {
@@ -95,6 +119,11 @@ export async function createServer(opts: ServerOptions): Promise<SousServer> {
   infoRoutes(app, ctx);
   buildRoutes(app, ctx);
   hookRoutes(app, ctx);
+  historyRoutes(app, ctx);
+  rollbackRoutes(app, ctx);
+  logRoutes(app, ctx);
+  const page = new PageModel(ctx);
+  pageRoutes(app, ctx, page);
 
   if (opts.url && ctx.clusters) {
     // Say where this server's clusters are rectified, for the CLI and the other servers.
@@ -105,6 +134,8 @@ export async function createServer(opts: ServerOptions): Promise<SousServer> {
       await gdm.update((s) => ({ change: { message: `Server ${opts.url} rectifies ${ctx.clusters!.join(', ')}`, servers: { ...s.servers, ...Object.fromEntries(ctx.clusters!.map((c) => [c, opts.url!])) } }, result: undefined }), opts.config.user);
     }
   }
+  await page.start(opts.resyncMs ?? opts.config.rectify.resyncSeconds * 1000);
+  observeBuilds(ctx);
   ctx.autoresolver?.start();
   await ctx.builds.start();
 
@@ -115,8 +146,30 @@ export async function createServer(opts: ServerOptions): Promise<SousServer> {
       ctx.closing = true;
       await ctx.builds?.stop();
       await ctx.autoresolver?.stop();
+      await page.stop();
       await app.close();
     },
+    reloadTls(m: TlsMaterial) {
+      if (!opts.tls) throw new Error('the server was started without TLS');
+      (app.server as unknown as { setSecureContext(o: { cert: Buffer; key: Buffer }): void }).setSecureContext({ cert: m.cert, key: m.key });
+    },
+  };
+}
+
+/** Build durations by outcome, from the job store: each job counted once, when it ends. */
+function observeBuilds(ctx: ServerContext): void {
+  const store = ctx.builds?.store;
+  if (!store) return;
+  const seen = new Set(store.list().filter((j) => FINAL_STATES.includes(j.state)).map((j) => j.id));
+  const before = store.onChange;
+  store.onChange = (id, what) => {
+    before?.(id, what);
+    const j = store.jobs.get(id);
+    if (what !== 'job' || !j || seen.has(id) || !FINAL_STATES.includes(j.state)) return;
+    seen.add(id);
+    const start = Date.parse(j.startedAt ?? j.createdAt);
+    const end = Date.parse(j.finishedAt ?? new Date().toISOString());
+    if (Number.isFinite(start) && Number.isFinite(end)) ctx.metrics.buildDuration.observe({ outcome: j.state }, Math.max(0, end - start) / 1000);
   };
 }
 

@@ -24,6 +24,8 @@ export class Autoresolver {
   readonly items = new Map<string, QueueItem>();
   lastPass?: RectifyResult & { reason: string };
   current?: { startedAt: string; reason: string; items: string[] };
+  /** Called after every pass (the status page shows its outcomes). */
+  onPass?: (pass: RectifyResult & { reason: string }) => void;
   private readonly loop: RectifyLoop;
   private running = false;
 
@@ -86,8 +88,18 @@ export class Autoresolver {
       for (const o of r.outcomes) {
         this.metrics.actions.inc({ kind: o.action.kind, status: o.status, cluster: o.action.cluster });
         this.metrics.actionDuration.observe({ kind: o.action.kind }, o.durationMs / 1000);
+        if (o.action.kind === 'create' || o.action.kind === 'update' || o.action.kind === 'scale') {
+          this.metrics.deployDuration.observe({ outcome: o.status === 'Active' ? 'live' : o.status === 'Failed' ? 'failed' : 'timeout', cluster: o.action.cluster }, o.durationMs / 1000);
+        }
+      }
+      const now = Date.now() / 1000;
+      for (const c of this.rectifier.observed.keys()) {
+        if (this.clusters && !this.clusters.includes(c)) continue;
+        const clean = !r.plan.errors.some((e) => e.cluster === c) && !r.outcomes.some((o) => o.action.cluster === c && o.status !== 'Active');
+        if (clean) this.metrics.lastRectified.set({ cluster: c }, now);
       }
       for (const item of batch) this.resolve(item, r);
+      this.onPass?.(this.lastPass);
     } catch (e) {
       this.metrics.passes.inc({ result: 'error' });
       this.logger.error(`rectify pass (${reason}) failed: ${(e as Error).message}`);

@@ -4,6 +4,7 @@ import type { Gdm, Logger, Rectifier, ResolvedConfig, Sous, State } from '@sous/
 import type { Autoresolver } from './autoresolver';
 import type { TagBuilds } from './builds';
 import type { TokenStore, Principal } from './auth';
+import type { SessionStore } from './auth/session';
 import type { ServerMetrics } from './metrics';
 
 /** The server's own files beside the state (tokens, audit trail, builds): never part of the GDM. */
@@ -17,6 +18,12 @@ export interface ServerContext {
   sous: Sous;
   gdm: Gdm;
   tokens: TokenStore;
+  /** The status page's browser sessions. */
+  sessions?: SessionStore;
+  /** Whether the server answers over HTTPS (session cookies are then Secure). */
+  secure?: boolean;
+  /** The read-only pages open without signing in (--public-status). */
+  publicStatus?: boolean;
   metrics: ServerMetrics;
   logger: Logger;
   rectifier: Rectifier;

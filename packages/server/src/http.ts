@@ -2,6 +2,7 @@ import * as crypto from 'node:crypto';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { isSousError, makeManifestID, SousError, usageError, validateOrThrow, type ManifestID } from '@sous/core';
 import { allows, type Principal, type Scope } from './auth';
+import { sessionPrincipal } from './auth/session';
 import type { ServerContext } from './context';
 
 declare module 'fastify' {
@@ -15,6 +16,8 @@ export function statusOf(e: SousError): number {
   const byCode: Record<string, number> = {
     UNAUTHORIZED: 401,
     FORBIDDEN: 403,
+    CSRF_TOKEN_MISSING: 403,
+    CSRF_TOKEN_INVALID: 403,
     PRECONDITION_REQUIRED: 428,
     PRECONDITION_FAILED: 412,
     GDM_CONFLICT: 412,
@@ -45,13 +48,16 @@ export function sendError(reply: FastifyReply, e: SousError): FastifyReply {
   return reply.code(status).send({ error: { code: e.code, message: e.message, ...(e.hints.length ? { hints: e.hints } : {}), ...(e.field ? { field: e.field } : {}), ...(e.details ? { details: e.details } : {}), exit: e.exit } });
 }
 
-/** Authenticates the bearer token and checks its scope. */
+/** Authenticates the bearer token (or the status page's session cookie) and checks its scope. */
 export async function authorize(ctx: ServerContext, req: FastifyRequest, need: Scope): Promise<Principal> {
   const h = req.headers.authorization;
+  const fromSession = h === undefined && ctx.sessions ? await sessionPrincipal(ctx.sessions, req, need) : undefined;
+  if (fromSession) return (req.principal = fromSession);
   const m = typeof h === 'string' ? /^Bearer\s+(\S+)$/i.exec(h) : null;
   if (!m) throw new SousError('UNAUTHORIZED', 'a bearer token is needed', { exit: 2, hints: ['Send Authorization: Bearer <token>; make one with: sous server token create --name NAME --scope read|deploy|admin'] });
-  const p = await ctx.tokens.verify(m[1]);
-  if (!p) throw new SousError('UNAUTHORIZED', 'the token is not valid', { exit: 2, hints: ['Check SOUS_TOKEN; tokens are made with: sous server token create'] });
+  const r = await ctx.tokens.check(m[1]);
+  if (!('principal' in r)) throw new SousError('UNAUTHORIZED', r.reason === 'expired' || r.reason === 'revoked' ? `the token was ${r.reason} (${r.at})` : 'the token is not valid', { exit: 2, hints: ['Check SOUS_TOKEN; tokens are made with: sous server token create'] });
+  const p = r.principal;
   if (!allows(p.scope, need)) throw new SousError('FORBIDDEN', `the token ${JSON.stringify(p.name)} has scope ${p.scope}; this needs ${need}`, { exit: 2, hints: [`Use a token with the ${need} scope`] });
   req.principal = p;
   return p;

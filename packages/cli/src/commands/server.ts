@@ -10,6 +10,8 @@ export default class Server extends SousCommand {
     '<%= config.bin %> server --listen 127.0.0.1:7070 --autoresolver',
     '<%= config.bin %> server --listen 0.0.0.0:7070 --cluster prod-east --url https://sous-east.example.com --autoresolver',
     '<%= config.bin %> server -listen 127.0.0.1:7070 -cluster local -autoresolver',
+    '<%= config.bin %> server --listen 0.0.0.0:7443 --tls-cert /etc/sous/tls/server.crt --tls-key /etc/sous/tls/server.key --autoresolver   # kill -HUP reloads the certificate',
+    '<%= config.bin %> server --listen 10.0.0.5:7070 --public-status --metrics-listen 10.0.0.5:9464',
     'SOUS_WEBHOOK_SECRET=$(cat /etc/sous/hook-secret) <%= config.bin %> server --autoresolver --poll 5m',
     '<%= config.bin %> server --listen 0.0.0.0:7070 --autoresolver --legacy-api --legacy-trust 10.0.0.0/8',
     '<%= config.bin %> server -gdm-repo git@github.com:acme/gdm.git -cluster prod -autoresolver',
@@ -27,14 +29,27 @@ export default class Server extends SousCommand {
     'legacy-api': Flags.boolean({ description: "also serve the original Sous's API, for its CLI: requests without an Authorization header to its routes, only from --legacy-trust networks, the user from its Sous-User-* headers, every write audited as legacy", helpGroup: 'LEGACY' }),
     'legacy-trust': Flags.string({ description: 'a network (CIDR, or one address) whose Sous-User-* headers are believed (repeatable; needed with --legacy-api)', multiple: true, helpGroup: 'LEGACY' }),
     'webhook-secret-env': Flags.string({ description: 'the environment variable holding the secret push webhooks are signed with (default: webhookSecret, then SOUS_WEBHOOK_SECRET)', helpGroup: 'TAG BUILDS' }),
+    'tls-cert': Flags.string({ description: 'serve HTTPS with this certificate (PEM, chain first); read again on SIGHUP', helpGroup: 'HTTPS' }),
+    'tls-key': Flags.string({ description: 'the private key of --tls-cert (PEM); read again on SIGHUP', helpGroup: 'HTTPS' }),
+    'public-status': Flags.boolean({ description: 'open the read-only status pages without signing in (for a trusted network; logs still need a session)', helpGroup: 'STATUS PAGE' }),
+    'session-ttl': durationFlag({ description: 'how long a status page session lasts (default 12h)', helpGroup: 'STATUS PAGE' }),
+    'metrics-listen': Flags.string({ description: 'serve /metrics without authentication on this host:port as well (the main listener needs a read token for it)' }),
   };
 
   async run() {
     const { flags } = await this.parseFlags(Server);
-    const { createServer } = await import('@sous/server');
+    const { createServer, loadTls, startMetricsListener } = await import('@sous/server');
+    const { isLoopback } = await import('@sous/server/dist/tls');
     const { usageError, markSecret } = await import('@sous/core');
-    const m = /^(.*):(\d+)$/.exec(flags.listen);
-    if (!m) throw usageError('INVALID_LISTEN', `--listen ${JSON.stringify(flags.listen)} is not host:port`, { hints: ['--listen 127.0.0.1:7070'] });
+    const hostPort = (flag: string, v: string, example: string) => {
+      const hp = /^(.*):(\d+)$/.exec(v);
+      if (!hp || !hp[1] || Number(hp[2]) > 65535) throw usageError('INVALID_LISTEN', `--${flag} ${JSON.stringify(v)} is not host:port`, { hints: [`--${flag} ${example}`] });
+      return { host: hp[1].replace(/^\[|\]$/g, ''), port: Number(hp[2]) };
+    };
+    const listen = hostPort('listen', flags.listen, '127.0.0.1:7070');
+    const metricsAt = flags['metrics-listen'] ? hostPort('metrics-listen', flags['metrics-listen'], '127.0.0.1:9464') : undefined;
+    const tlsFiles = flags['tls-cert'] || flags['tls-key'] ? { cert: flags['tls-cert'], key: flags['tls-key'] } : undefined;
+    const tls = tlsFiles ? loadTls(tlsFiles) : undefined;
     if (flags['gdm-repo']) this.configFlags = { stateRemote: flags['gdm-repo'] };
     let trust: import('@sous/server').TrustedNetworks | undefined;
     if (flags['legacy-api']) {
@@ -72,8 +87,28 @@ export default class Server extends SousCommand {
       builds: { pollMs: flags.poll, concurrency: flags['build-concurrency'], webhookSecret },
       version: this.config.version,
       legacy: trust ? { trust } : undefined,
+      tls,
+      publicStatus: flags['public-status'],
+      sessionTtlMs: flags['session-ttl'],
     });
-    const address = await server.app.listen({ host: m[1], port: Number(m[2]) });
+    const address = await server.app.listen({ host: listen.host, port: listen.port });
+    const metricsListener = metricsAt ? await startMetricsListener(server.ctx.metrics, metricsAt.host, metricsAt.port) : undefined;
+    if (!tls && !isLoopback(listen.host)) {
+      this.logToStderr(`Warning: listening on ${listen.host} over plain HTTP: bearer tokens and session cookies cross the network in the clear. Serve HTTPS with --tls-cert and --tls-key (or put a TLS proxy in front).`);
+    }
+    if (tls) {
+      this.logToStderr(`HTTPS with ${tls.subject} (valid to ${tls.validTo}); kill -HUP ${process.pid} reads --tls-cert and --tls-key again`);
+      process.on('SIGHUP', () => {
+        try {
+          const fresh = loadTls(tlsFiles!);
+          server.reloadTls(fresh);
+          this.logToStderr(`reloaded the TLS certificate: ${fresh.subject} (valid to ${fresh.validTo}, ${fresh.fingerprint.slice(0, 23)})`);
+        } catch (e) {
+          this.logToStderr(`TLS reload refused, the certificate in use stays: ${(e as Error).message}`);
+        }
+      });
+    }
+    if (metricsListener) this.logToStderr(`metrics on ${metricsListener.address}/metrics (no authentication)`);
     const tb = server.ctx.builds!.opts;
     const watching = [tb.webhookSecret ? 'webhooks' : '', tb.pollMs ? `polling every ${tb.pollMs / 1000}s` : ''].filter(Boolean).join(' and ');
     this.logToStderr(`sous server listening on ${address}${flags.autoresolver ? ', rectifying ' + (flags.cluster?.join(', ') ?? 'every cluster') : ''}${watching ? `; building pushed tags (${watching})` : ''}${trust ? `; the original's API for ${trust.cidrs.join(', ')}` : ''}`);
@@ -83,6 +118,7 @@ export default class Server extends SousCommand {
       process.on('SIGINT', () => resolve());
     });
     this.logToStderr('stopping: finishing the actions in flight');
+    await metricsListener?.close();
     await server.close();
     return { address };
   }

@@ -37,6 +37,7 @@ export default class Status extends SousCommand {
       const want = intended.find((d) => d.id === id);
       const have = running.get(id);
       const last = outcomes.get(id);
+      const raw = want ? state.manifests.get(core.formatManifestID(want.manifestID))?.manifest.Deployments?.[want.cluster] : undefined;
       return {
         deploymentID: id,
         intended: want ? { version: want.spec.Version ?? '', instances: want.spec.NumInstances ?? 0 } : null,
@@ -44,6 +45,7 @@ export default class Status extends SousCommand {
         actual: have ? { version: have.spec.Version ?? '', instances: have.spec.NumInstances ?? 0, status: have.status } : null,
         pending: pending.get(id)?.reason ?? null,
         last: last ? { status: last.status, resolution: last.resolution, message: last.message, failures: last.failures, at: last.at } : null,
+        ...(raw?.AutoDeploy ? { autoDeploy: { range: raw.AutoDeploy, paused: raw.AutoDeployPaused ?? null } } : {}),
       };
     });
     for (const e of plan.errors) this.logToStderr(`Warning: ${e.message} [${e.code}]`);
@@ -61,6 +63,9 @@ export default class Status extends SousCommand {
           ).trimEnd()
         : 'No deployments.',
     );
+    for (const r of rows) {
+      if (r.autoDeploy?.paused) this.log(`AutoDeploy paused on ${r.deploymentID}: ${r.autoDeploy.paused.Reason}${r.autoDeploy.paused.By ? ` (${r.autoDeploy.paused.By})` : ''}; sous autodeploy resume --cluster ${r.deploymentID.slice(0, r.deploymentID.indexOf(':'))} lifts it`);
+    }
     return this.incomplete({ revision: plan.revision, deployments: rows, errors: plan.errors }, 'STATUS_INCOMPLETE', 'the status', plan.errors);
   }
 }

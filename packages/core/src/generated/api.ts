@@ -451,3 +451,19 @@ export interface RectifyRequest {
   prune?: boolean;
   force?: boolean;
 }
+/**
+ * POST /rollback: roll a deployment back, by default to the newest other version that ran successfully in its cluster.
+ *
+ * This interface was referenced by `SousApi`'s JSON-Schema
+ * via the `definition` "RollbackRequest".
+ */
+export interface RollbackRequest {
+  /**
+   * Another version than the default; it must have run successfully there unless force.
+   */
+  to?: string;
+  /**
+   * Allow a version that never ran successfully there, or whose artifact was rebuilt since it ran.
+   */
+  force?: boolean;
+}

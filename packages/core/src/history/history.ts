@@ -1,6 +1,7 @@
 import { git } from '../gdm/git';
 import { manifestIDFromPath, manifestPath, MANIFESTS_DIR } from '../gdm/layout';
-import { manifestKey, parseManifestText, type Gdm } from '../gdm/state';
+import { manifestKey, parseManifestText, type Gdm, type State } from '../gdm/state';
+import { checkCluster, findManifest } from '../ops/manifests';
 import { formatManifestID, type ManifestID } from '../model/ids';
 import { canonicalDeploySpec } from '../model/manifest';
 import type { DeploySpec, Manifest } from '../model/types';
@@ -231,4 +232,15 @@ async function joinOutcomes(gdm: Gdm, entries: HistoryEntry[], outcomes: Outcome
     if (e.to && o.version !== undefined && o.version !== e.to.version) continue;
     if (!e.outcome || e.outcome.at <= o.at) e.outcome = { status: o.status, resolution: o.resolution, ...(o.message ? { message: o.message } : {}), at: o.at };
   }
+}
+
+/**
+ * `sous history`: readHistory with its refusals: an unknown cluster, and a
+ * manifest that neither is in the GDM nor ever was.
+ */
+export async function deploymentHistory(gdm: Gdm, outcomes: OutcomeRecord[], q: HistoryQuery & { state: State }): Promise<HistoryEntry[]> {
+  if (q.cluster && !q.state.defs.Clusters?.[q.cluster]) checkCluster(q.state, q.cluster);
+  const entries = await readHistory(gdm, outcomes, q);
+  if (q.manifest && !entries.length && !q.state.manifests.has(manifestKey(q.manifest))) findManifest(q.state, q.manifest);
+  return entries;
 }

@@ -109,3 +109,13 @@ export function timestamped(line: string): { time?: string; text: string } {
   const t = Date.parse(m[1].replace(/(\.\d{3})\d+/, '$1'));
   return { time: Number.isNaN(t) ? m[1] : new Date(t).toISOString(), text: m[2] };
 }
+
+/** `--since`: a duration back from now (90s, 10m, 2h, 1d) or a time (2026-01-02T03:04:05Z); ms since the epoch. */
+export function parseSince(text: string, now = Date.now()): number {
+  const t = text.trim();
+  const m = /^(\d+(?:\.\d+)?)(s|m|h|d)$/.exec(t);
+  if (m) return now - Number(m[1]) * { s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000 }[m[2] as 's' | 'm' | 'h' | 'd'];
+  const at = /^\d{4}-\d\d-\d\d/.test(t) ? Date.parse(t) : NaN;
+  if (Number.isNaN(at)) throw usageError('INVALID_SINCE', `--since ${JSON.stringify(text)} is neither a duration nor a time`, { hints: ['--since 10m (also 90s, 2h, 1d)', '--since 2026-01-02T03:04:05Z'] });
+  return at;
+}

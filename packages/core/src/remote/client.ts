@@ -44,6 +44,50 @@ export class ServerClient {
     return new ServerClient(url, this.opts);
   }
 
+  /**
+   * A GET whose answer is read as it arrives (a followed log, say): resolves
+   * the response once its status is in; an error status is thrown as the
+   * server's SousError, as `request` does.
+   */
+  async stream(path: string, ro: RequestOptions & { signal?: AbortSignal } = {}): Promise<Response> {
+    const q = Object.entries(ro.query ?? {}).filter(([, v]) => v !== undefined) as [string, string][];
+    const url = `${this.base}${path}${q.length ? '?' + new URLSearchParams(q).toString() : ''}`;
+    const headers: Record<string, string> = { accept: 'application/x-ndjson, application/json', ...(ro.headers ?? {}) };
+    if (this.opts.token) headers.authorization = `Bearer ${this.opts.token}`;
+    let res: Response;
+    try {
+      res = await fetch(url, { method: 'GET', headers, signal: ro.signal });
+    } catch (e) {
+      if (ro.signal?.aborted) throw e;
+      throw failure('SERVER_UNREACHABLE', `cannot reach the Sous server at ${this.base}: ${(e as Error).cause ? String(((e as Error).cause as Error).message ?? (e as Error).cause) : (e as Error).message}`, {
+        hints: ['Check SOUS_SERVER (or server in the config), and that the server runs'],
+        details: { retryable: true },
+      });
+    }
+    if (res.ok) return res;
+    const text = await res.text();
+    let parsed: unknown;
+    try {
+      parsed = JSON.parse(text);
+    } catch {
+      parsed = undefined;
+    }
+    throw this.errorOf(res.status, 'GET', path, parsed);
+  }
+
+  private errorOf(status: number, method: string, path: string, parsed: unknown): SousError {
+    const err = (parsed as { error?: { code?: string; message?: string; hints?: string[]; field?: string; details?: Record<string, unknown>; exit?: number } } | undefined)?.error;
+    if (status === 401 && !this.opts.token) {
+      return usageError('NO_TOKEN', `the Sous server at ${this.base} needs a token`, { hints: ['Set SOUS_TOKEN (or token in the config); an admin makes one with: sous server token create'] });
+    }
+    return new SousError(err?.code ?? `HTTP_${status}`, err?.message ?? `the server answered ${status} to ${method} ${path}`, {
+      exit: err?.exit ?? (status >= 400 && status < 500 && status !== 409 && status !== 412 ? 2 : 1),
+      hints: err?.hints ?? [],
+      field: err?.field,
+      details: { ...(err?.details ?? {}), status, ...(status >= 500 ? { retryable: true } : {}) },
+    });
+  }
+
   async request<T>(method: string, path: string, ro: RequestOptions = {}): Promise<ServerResponse<T>> {
     const q = Object.entries(ro.query ?? {}).filter(([, v]) => v !== undefined) as [string, string][];
     const url = `${this.base}${path}${q.length ? '?' + new URLSearchParams(q).toString() : ''}`;
@@ -70,15 +114,6 @@ export class ServerClient {
     }
     const out = { status: res.status, body: parsed as T, etag: res.headers.get('etag') ?? undefined, location: res.headers.get('location') ?? undefined };
     if (res.ok || res.status === 304 || ro.accept?.includes(res.status)) return out;
-    const err = (parsed as { error?: { code?: string; message?: string; hints?: string[]; field?: string; details?: Record<string, unknown>; exit?: number } } | undefined)?.error;
-    if (res.status === 401 && !this.opts.token) {
-      throw usageError('NO_TOKEN', `the Sous server at ${this.base} needs a token`, { hints: ['Set SOUS_TOKEN (or token in the config); an admin makes one with: sous server token create'] });
-    }
-    throw new SousError(err?.code ?? `HTTP_${res.status}`, err?.message ?? `the server answered ${res.status} to ${method} ${path}`, {
-      exit: err?.exit ?? (res.status >= 400 && res.status < 500 && res.status !== 409 && res.status !== 412 ? 2 : 1),
-      hints: err?.hints ?? [],
-      field: err?.field,
-      details: { ...(err?.details ?? {}), status: res.status, ...(res.status >= 500 ? { retryable: true } : {}) },
-    });
+    throw this.errorOf(res.status, method, path, parsed);
   }
 }

@@ -4,7 +4,8 @@ import type { ManifestID } from '../model/ids';
 import { EXIT_DEPLOY_TIMEOUT, type DeployResult } from '../deploy/deploy';
 import type { UpdateResult } from '../deploy/update';
 import type { ResolvedFilters } from '../ops/filters';
-import type { DeployState, RectifyPlan, RectifyResult } from '../pipeline/types';
+import type { DeployState, LogLine, RectifyPlan, RectifyResult } from '../pipeline/types';
+import type { HistoryEntry } from '../history/history';
 import type { QueueItem } from '../generated/api';
 import { ServerClient } from './client';
 
@@ -46,14 +47,18 @@ export async function remoteUpdate(client: ServerClient, opts: { id: ManifestID;
 /** `sous deploy` through a server: update, then poll the queue item until it resolves or time runs out. */
 export async function remoteDeploy(client: ServerClient, opts: { id: ManifestID; cluster: string; version: string; force?: boolean; noWait?: boolean; timeoutMs?: number; pollMs?: number }): Promise<DeployResult> {
   const u = await remoteUpdate(client, opts);
-  const { queueItem, server: _server, ...updated } = u;
+  const { queueItem, server, ...updated } = u;
+  return waitForQueueItem(client.at(server), updated, queueItem, opts);
+}
+
+/** Waits for the deploy queue item a server answered a write with, and turns its resolution into deploy's outcome (and exit codes). */
+export async function waitForQueueItem(server: ServerClient, updated: UpdateResult, queueItem: QueueItem | undefined, opts: { noWait?: boolean; timeoutMs?: number; pollMs?: number }): Promise<DeployResult> {
   if (opts.noWait) return { ...updated, status: 'requested' };
   if (!queueItem) {
-    throw failure('NO_AUTORESOLVER', `the server ${u.server} wrote ${updated.deploymentID} ${updated.version} but does not rectify (no --autoresolver)`, {
+    throw failure('NO_AUTORESOLVER', `the server ${server.base} wrote ${updated.deploymentID} ${updated.version} but does not rectify (no --autoresolver)`, {
       hints: ['Start the server with --autoresolver, or rectify it: sous rectify'],
     });
   }
-  const server = client.at(u.server);
   const deadline = Date.now() + (opts.timeoutMs ?? 20 * 60_000);
   let item = queueItem;
   while (item.state !== 'done' && Date.now() < deadline) {
@@ -76,6 +81,53 @@ export async function remoteDeploy(client: ServerClient, opts: { id: ManifestID;
     });
   }
   return { ...updated, status: 'live', outcome };
+}
+
+/** `sous rollback` through the server of the cluster: it chooses, verifies and writes the rollback; this waits as a deploy does. */
+export async function remoteRollback(client: ServerClient, opts: { id: ManifestID; cluster: string; to?: string; force?: boolean; noWait?: boolean; timeoutMs?: number; pollMs?: number }): Promise<DeployResult & { rollback: { from: string; to: string } }> {
+  const server = await serverFor(client, opts.cluster);
+  const r = await server.request<UpdateResult & { rollback: { from: string; to: string }; queueItem: QueueItem | null }>('POST', '/rollback', {
+    query: query(opts.id, opts.cluster),
+    body: { ...(opts.to ? { to: opts.to } : {}), ...(opts.force ? { force: true } : {}) },
+  });
+  const { queueItem, rollback, ...updated } = r.body;
+  return { ...(await waitForQueueItem(server, updated, queueItem ?? undefined, opts)), rollback };
+}
+
+/** `sous history` through a server (the server of the cluster when one is given: it has that cluster's outcomes). */
+export async function remoteHistory(client: ServerClient, opts: { id?: ManifestID; cluster?: string; limit?: number }): Promise<HistoryEntry[]> {
+  const server = opts.cluster ? await serverFor(client, opts.cluster) : client;
+  const q = opts.id ? query(opts.id, opts.cluster) : { cluster: opts.cluster };
+  return (await server.request<{ entries: HistoryEntry[] }>('GET', '/history', { query: { ...q, ...(opts.limit ? { limit: String(opts.limit) } : {}) } })).body.entries;
+}
+
+/** `sous logs` through the server of the cluster: its streamed /logs route, line by line. */
+export async function* remoteLogs(client: ServerClient, opts: { id: ManifestID; cluster: string; follow?: boolean; since?: string; tail?: number; instance?: string; signal?: AbortSignal }): AsyncIterable<LogLine> {
+  const server = await serverFor(client, opts.cluster);
+  const res = await server.stream('/logs', {
+    query: { ...query(opts.id, opts.cluster), ...(opts.follow ? { follow: 'true' } : {}), since: opts.since, tail: opts.tail === undefined ? undefined : String(opts.tail), instance: opts.instance },
+    signal: opts.signal,
+  });
+  if (!res.body) return;
+  const decoder = new TextDecoder();
+  let rest = '';
+  try {
+    for await (const chunk of res.body as unknown as AsyncIterable<Uint8Array>) {
+      rest += decoder.decode(chunk, { stream: true });
+      let nl: number;
+      while ((nl = rest.indexOf('\n')) >= 0) {
+        const text = rest.slice(0, nl);
+        rest = rest.slice(nl + 1);
+        if (!text.trim()) continue;
+        const v = JSON.parse(text) as LogLine | { error: { code: string; message: string } };
+        if ('error' in v) throw failure(v.error.code, v.error.message, { hints: ['The server stopped reading the logs; try again'] });
+        yield v;
+      }
+    }
+  } catch (e) {
+    if (opts.signal?.aborted) return;
+    throw e;
+  }
 }
 
 /** The servers that rectify the clusters in scope (every known server for all clusters). */

@@ -1,5 +1,5 @@
 import * as semver from 'semver';
-import { formatManifestID, isSousError, manifestKey, parseSourceLocation, parseVersion, updateDeployment } from '@sous/core';
+import { formatManifestID, isSousError, manifestKey, parseSourceLocation, parseVersion, TRAILER_CHANGE, updateDeployment } from '@sous/core';
 import type { ServerContext } from '../context';
 import type { AutoDeployOutcome, BuildJob } from './types';
 
@@ -17,7 +17,8 @@ export function inRange(version: string, range: string): boolean {
  * Deploys a freshly built version wherever a manifest of its source asks for
  * it: a deployment whose AutoDeploy range takes the version, in a cluster
  * whose definition allows auto-deploys (AllowAutoDeploy), running an older
- * version. Each deploy is `updateDeployment`, the verification `sous deploy`
+ * version, and not paused by a rollback (AutoDeployPaused). Each deploy is
+ * `updateDeployment`, the verification `sous deploy`
  * does, then a place in this server's deploy queue.
  */
 export async function autoDeploy(ctx: ServerContext, job: BuildJob, log: (line: string) => void): Promise<AutoDeployOutcome[]> {
@@ -36,13 +37,21 @@ export async function autoDeploy(ctx: ServerContext, job: BuildJob, log: (line: 
         Object.assign(o, { status: 'refused', code: 'INVALID_AUTODEPLOY_RANGE', message: `AutoDeploy ${JSON.stringify(range)} is not a semver range` });
       } else if (!inRange(job.version, range)) {
         o.message = `${job.version} is not in ${range}`;
+      } else if (spec.AutoDeployPaused) {
+        o.message = `paused: ${spec.AutoDeployPaused.Reason}${spec.AutoDeployPaused.By ? ` by ${spec.AutoDeployPaused.By}` : ''} (sous autodeploy resume lifts it)`;
       } else if (!state.defs.Clusters?.[cluster]?.AllowAutoDeploy) {
         Object.assign(o, { status: 'refused', code: 'AUTODEPLOY_NOT_ALLOWED', message: `cluster ${cluster} does not take auto-deploys (its definition has no AllowAutoDeploy: true)` });
       } else if (current(spec.Version) && semver.gte(current(spec.Version)!, parseVersion(job.version).semver)) {
         o.message = `${cluster} already runs ${spec.Version}`;
       } else {
         try {
-          const r = await updateDeployment(ctx.sous, ctx.gdm, { id, cluster, version: job.version, user: job.author ?? ctx.config.user });
+          const r = await updateDeployment(ctx.sous, ctx.gdm, {
+            id,
+            cluster,
+            version: job.version,
+            user: job.author ?? ctx.config.user,
+            message: `Auto-deploy ${manifestKey(id)} ${job.version} to ${cluster} (build ${job.id}, AutoDeploy ${range})\n\n${TRAILER_CHANGE}: auto-deploy`,
+          });
           ctx.cache.invalidate();
           const own = !ctx.clusters || ctx.clusters.includes(cluster);
           const item = own ? ctx.autoresolver?.enqueue(r.deploymentID, { version: r.version, requestedBy: `tag build ${job.id}` }) : undefined;

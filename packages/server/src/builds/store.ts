@@ -63,10 +63,14 @@ export class JobStore {
     return `${this.lastIdTime.toString(36).padStart(9, '0')}-${crypto.randomBytes(3).toString('hex')}`;
   }
 
+  /** Told of every job saved and every log line written (the status page follows builds with it). */
+  onChange?: (job: string, what: 'job' | 'log') => void;
+
   save(job: BuildJob): void {
     job.updatedAt = new Date().toISOString();
     this.jobs.set(job.id, job);
     writeAtomic(this.jobFile(job.id), JSON.stringify(job, null, 2) + '\n');
+    this.onChange?.(job.id, 'job');
   }
 
   /** Newest first. */
@@ -77,6 +81,7 @@ export class JobStore {
   log(id: string, line: string): void {
     fs.mkdirSync(path.dirname(this.logFile(id)), { recursive: true });
     fs.appendFileSync(this.logFile(id), `${new Date().toISOString()} ${line.replace(/\n+$/, '')}\n`);
+    this.onChange?.(id, 'log');
   }
 
   /** The log from byte `from` on, and the size it has now. */

@@ -14,7 +14,7 @@ export function queueItemDoc(ctx: ServerContext, i: QueueItem) {
 }
 
 /** Refuses work for a cluster another server rectifies, naming that server. */
-function ownCluster(ctx: ServerContext, state: State, cluster: string): void {
+export function ownCluster(ctx: ServerContext, state: State, cluster: string): void {
   if (ctx.clusters && !ctx.clusters.includes(cluster)) {
     const other = state.servers[cluster];
     throw new SousError('MISDIRECTED', `this server does not rectify cluster ${cluster}${other ? `; ${other} does` : ''}`, {

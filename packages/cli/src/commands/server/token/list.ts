@@ -12,7 +12,7 @@ export default class TokenList extends SousCommand {
     const { TokenStore, tokensFileFor } = await import('@sous/server/dist/auth');
     const cfg = await this.config_();
     const tokens = await new TokenStore(flags.tokens ?? tokensFileFor(cfg.stateLocation)).list();
-    this.log(tokens.length ? table(['ID', 'NAME', 'SCOPE', 'CREATED'], tokens.map((t) => [t.id, t.name, t.scope, t.createdAt])).trimEnd() : 'No tokens.');
+    this.log(tokens.length ? table(['ID', 'NAME', 'SCOPE', 'CREATED', 'EXPIRES'], tokens.map((t) => [t.id, t.name, t.scope, t.createdAt, t.expiresAt ?? '-'])).trimEnd() : 'No tokens.');
     return { tokens };
   }
 }
