@@ -194,7 +194,7 @@ export async function readHistory(gdm: Gdm, outcomes: OutcomeRecord[], q: Histor
             manifestID: mid,
             cluster,
             revision: c.revision,
-            at: c.date,
+            at: new Date(c.date).toISOString(),
             who: { name: c.author, email: c.email },
             kind: what.kind,
             message: c.subject,
