@@ -30,13 +30,16 @@ describe('sous server API', () => {
     const h = await api(srv.url, undefined, 'GET', '/health');
     expect(h.status).toBe(200);
     expect(h.body).toMatchObject({ status: 'ok', revision: revision() });
-    for (const p of ['/gdm', '/defs', '/status', '/metrics', '/', '/servers', '/all-deploy-queues']) {
+    for (const p of ['/gdm', '/defs', '/status', '/metrics', '/servers', '/all-deploy-queues', '/history', '/logs?repo=github.com/acme/shop&cluster=mem']) {
       const r = await api(srv.url, undefined, 'GET', p);
       expect([p, r.status, r.body.error?.code]).toEqual([p, 401, 'UNAUTHORIZED']);
       expect(r.headers.get('www-authenticate')).toMatch(/^Bearer/);
     }
     const wrong = await api(srv.url, srv.tokens.read.slice(0, -2) + 'xx', 'GET', '/gdm');
     expect(wrong.status).toBe(401);
+    // The status page sends a browser to its login form instead.
+    const page = await fetch(srv.url + '/', { redirect: 'manual' });
+    expect([page.status, page.headers.get('location')]).toEqual([303, '/login?next=%2F']);
   });
 
   it('lets each scope do only its own writes', async () => {

@@ -31,7 +31,7 @@ export async function startServer(e: SousEnv, args: string[] = [], env: Record<s
   const url = await new Promise<string>((resolve, reject) => {
     const t = setTimeout(() => reject(new Error(`the server did not start: ${stderr}`)), 30_000);
     const check = () => {
-      const m = /listening on (http:\/\/[0-9.]+:\d+)/.exec(stderr);
+      const m = /listening on (https?:\/\/[0-9.]+:\d+)/.exec(stderr);
       if (m) {
         clearTimeout(t);
         resolve(m[1]);

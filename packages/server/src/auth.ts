@@ -153,6 +153,8 @@ export class TokenStore {
     const m = TOKEN_RE.exec(token.trim());
     if (!m) return { reason: 'malformed' };
     await this.load();
+    // A token made a moment ago may not be in what was loaded: look at the file again (a stat, and a read only when it changed).
+    if (!this.tokens.some((t) => t.id === m[1])) await this.load(true);
     const rec = this.tokens.find((t) => t.id === m[1]);
     const want = Buffer.from(rec?.hash ?? '0'.repeat(64), 'hex');
     const got = Buffer.from(hashSecret(m[2]), 'hex');
