@@ -21,6 +21,7 @@ form.login{max-width:28rem;margin:4rem auto;background:#fff;padding:1.5rem 2rem;
 form.login input[type=password]{width:100%;font:inherit;padding:.4rem;margin:.4rem 0 1rem;box-sizing:border-box}
 form.login button{font:inherit;padding:.4rem 1.2rem}
 code{font-size:13px}
+table.summary th{width:10rem}
 `;
 
 export const PAGE_JS = `(function () {
@@ -58,6 +59,7 @@ export const PAGE_JS = `(function () {
       if (near) pre.scrollTop = pre.scrollHeight;
     });
     ls.addEventListener('failure', function (e) {
+      if (pre.getAttribute('data-empty') === 'yes') pre.textContent = '(none)';
       var p = document.createElement('p');
       p.className = 'error';
       p.textContent = e.data;
