@@ -7,6 +7,7 @@
  *   sick        answers every request, /health included, with 500
  *   slow        like v1, but listens only 4 s after starting
  *   secret      like v1, and serves its $DB_PASSWORD at /secret
+ *   chatty      like v1, and writes a line to stdout (tick N) and stderr (tock N) every 0.2 s
  * Plain JavaScript, so the benchmarks can use it too.
  */
 'use strict';
@@ -43,6 +44,12 @@ const RECIPES = {
   v2: httpd('2.0.0'),
   v3: httpd('3.0.0'),
   slow: httpd('slow', 4),
+  chatty: [
+    `FROM ${BASE}`,
+    "RUN mkdir -p /www && echo ok > /www/health && echo 'app chatty' > /www/index.html",
+    'LABEL dev.sous.test-app=chatty',
+    'CMD ["sh", "-c", "echo app chatty started; (i=0; while true; do i=$((i+1)); echo tick $i; echo tock $i >&2; sleep 0.2; done) & exec httpd -f -p $PORT0 -h /www"]',
+  ].join('\n'),
   crash: [`FROM ${BASE}`, 'LABEL dev.sous.test-app=crash', 'CMD ["sh", "-c", "echo \'boom: the app cannot start\' >&2; exit 3"]'].join('\n'),
   sick: [
     `FROM ${BASE}`,
@@ -68,7 +75,7 @@ const cache = new Map();
 
 /**
  * Builds (cached by the engine) and pushes one app image.
- * @param {'v1'|'v2'|'v3'|'crash'|'sick'|'slow'|'secret'} name
+ * @param {'v1'|'v2'|'v3'|'crash'|'sick'|'slow'|'secret'|'chatty'} name
  * @param {string} [repo] its repository in the registry
  * @returns {AppImage}
  */

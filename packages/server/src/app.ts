@@ -68,6 +68,7 @@ export async function createServer(opts: ServerOptions): Promise<SousServer> {
   const tokens = new TokenStore(tokensFile);
   const rectifier = new Rectifier(opts.sous, gdm, statusDirFor(opts.config.stateLocation));
   const exclusive = mutex();
+  const streams = new AbortController();
   const ctx: ServerContext = {
     config: opts.config,
     sous: opts.sous,
@@ -86,6 +87,7 @@ export async function createServer(opts: ServerOptions): Promise<SousServer> {
     audit: auditLog(path.join(sousDir(opts.config.stateLocation), 'audit.log')),
     runExclusive: exclusive,
     closing: false,
+    streamsEnd: streams.signal,
   };
   const tb = opts.config.tagBuilds;
   ctx.builds = new TagBuilds(ctx, { pollMs: tb.pollSeconds * 1000, concurrency: tb.concurrency, keepJobs: tb.keepJobs, webhookSecret: opts.config.webhookSecret, ...definedOnly(opts.builds ?? {}) }, sousDir(opts.config.stateLocation));
@@ -147,6 +149,7 @@ export async function createServer(opts: ServerOptions): Promise<SousServer> {
       await ctx.builds?.stop();
       await ctx.autoresolver?.stop();
       await page.stop();
+      streams.abort();
       await app.close();
     },
     reloadTls(m: TlsMaterial) {

@@ -34,6 +34,8 @@ export interface ServerContext {
   runExclusive<T>(fn: () => Promise<T>): Promise<T>;
   /** Set once SIGTERM arrived: new deploy requests are refused. */
   closing: boolean;
+  /** Aborts when the server closes: streamed answers (logs, page events) end then, whatever their clients do. */
+  streamsEnd?: AbortSignal;
   /** The clusters this server rectifies (all when undefined). */
   clusters?: readonly string[];
   /** This server's own URL, as other servers and the CLI reach it. */

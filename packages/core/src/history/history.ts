@@ -9,7 +9,7 @@ import type { OutcomeRecord } from '../rectify/outcomes';
 import { comparableJSON } from '../util/json';
 
 /** Why a deployment changed. */
-export type ChangeKind = 'register' | 'deploy' | 'rollback' | 'auto-deploy' | 'scale' | 'metadata' | 'pause' | 'resume' | 'config' | 'remove';
+export type ChangeKind = 'register' | 'deploy' | 'rollback' | 'auto-deploy' | 'pin' | 'scale' | 'metadata' | 'pause' | 'resume' | 'config' | 'remove';
 
 /** One side of a change: what the deployment asked for. */
 export interface HistorySide {
@@ -146,6 +146,8 @@ function classify(before: DeploySpec | undefined, after: DeploySpec | undefined,
   const changed = FIELDS.filter((f) => comparableJSON(a[f] ?? null) !== comparableJSON(b[f] ?? null)).map((f) => (f === 'NumInstances' ? 'instances' : f === 'AutoDeployPaused' ? 'autodeploy-pause' : f.toLowerCase()));
   if (!changed.length) return undefined;
   const said = trailers[TRAILER_CHANGE];
+  // A version that had no digest getting the one it runs as (the rectifier pins what the original Sous deployed): nothing new runs.
+  if (!changed.includes('version') && !before.Digest && after.Digest && changed.every((c) => c === 'digest' || c === 'image')) return { kind: 'pin', changed };
   if (changed.includes('version') || changed.includes('digest')) {
     return { kind: said === 'rollback' ? 'rollback' : said === 'auto-deploy' ? 'auto-deploy' : 'deploy', changed };
   }

@@ -257,7 +257,7 @@ export class Rectifier {
   /** One rectify pass. */
   async run(opts: RectifyOptions = {}): Promise<RectifyResult> {
     const started = Date.now();
-    const { plan, scopes, secrets } = await this.plan(opts);
+    const { plan, scopes, secrets, state, actual } = await this.plan(opts);
     if (plan.pins?.length) await this.writePins(plan);
     const holder = opts.holder ?? `${os.hostname()}:${process.pid}`;
     await this.takeLeases(scopes, holder, plan);
@@ -279,6 +279,8 @@ export class Rectifier {
           }
         }),
       );
+      // Pins written this pass moved the GDM on: the intents to compare are the pinned ones.
+      await this.noteUnchanged(plan, plan.revision === state.revision ? state : await this.backend.read(), actual);
     } finally {
       await Promise.all(scopes.map((s) => s.lease?.release()));
     }
@@ -286,6 +288,32 @@ export class Rectifier {
     const result: RectifyResult = { plan, outcomes, startedAt: new Date(started).toISOString(), durationMs: Date.now() - started };
     await this.sous.hooks.rectified.promise(result);
     return result;
+  }
+
+  /**
+   * A deployment the cluster already runs as intended, after the last
+   * outcome recorded for it was at another intent (a rollback to the version
+   * a failed deploy left running, say): its change needed no action and
+   * ended well, which the history should say. Recorded as Active, unchanged.
+   */
+  private async noteUnchanged(plan: RectifyPlan, state: State, actual: DeployState[]): Promise<void> {
+    if (!plan.unchanged.length) return;
+    const running = new Map(actual.map((a) => [a.id, a]));
+    const wanted = new Set(plan.unchanged.filter((id) => running.get(id)?.status === 'Active'));
+    if (!wanted.size) return;
+    for (const d of intendedDeployments(state)) {
+      if (!wanted.has(d.id) || !d.spec.Version) continue;
+      const prev = (await this.status.load(d.cluster))[d.id];
+      // Most unchanged deployments were last recorded Active at this version: nothing to say, no hash to compute.
+      if (!prev || (prev.status === 'Active' && prev.version === d.spec.Version)) continue;
+      const intent = this.intentOf(intendedState(d));
+      if (prev.intent === intent) continue;
+      const at = new Date().toISOString();
+      await this.status.update(d.cluster, d.id, () => ({ id: d.id, cluster: d.cluster, intent, version: d.spec.Version, status: 'Active', resolution: 'unchanged', failures: 0, at }));
+      await this.outcomes
+        .append({ id: d.id, cluster: d.cluster, revision: plan.revision, kind: 'update', version: d.spec.Version, digest: d.spec.Digest, intent, status: 'Active', resolution: 'unchanged', at, durationMs: 0 })
+        .catch((e) => this.sous.logger.warn(`outcome of ${d.id} not logged: ${(e as Error).message}`));
+    }
   }
 
   private async applyOne(scope: ClusterScope, action: Action, opts: RectifyOptions, revision: string, secrets?: Record<string, string>): Promise<ActionOutcome> {

@@ -105,10 +105,10 @@ async function page(ctx: ServerContext, req: FastifyRequest, reply: FastifyReply
 }
 
 /** The server-sent events of one open page: `fragments` (element id → new HTML) whenever what it shows changed. */
-function openEvents(req: FastifyRequest, reply: FastifyReply): { send(event: string, data: string): void; closed: () => boolean; onClose(fn: () => void): void; end(): void } {
+function openEvents(ctx: ServerContext, reply: FastifyReply): { send(event: string, data: string): void; closed: () => boolean; onClose(fn: () => void): void; end(): void } {
   reply.hijack();
   const res = reply.raw;
-  res.writeHead(200, { 'content-type': 'text/event-stream; charset=utf-8', 'cache-control': 'no-store', 'x-accel-buffering': 'no', 'x-content-type-options': 'nosniff' });
+  res.writeHead(200, { 'content-type': 'text/event-stream; charset=utf-8', 'cache-control': 'no-store', 'x-accel-buffering': 'no', 'x-content-type-options': 'nosniff', connection: 'close' });
   res.write('retry: 3000\n\n');
   let closed = false;
   const closers: (() => void)[] = [];
@@ -119,6 +119,10 @@ function openEvents(req: FastifyRequest, reply: FastifyReply): { send(event: str
   const ping = setInterval(() => res.write(': ping\n\n'), 25_000);
   ping.unref();
   closers.push(() => clearInterval(ping));
+  // The server is closing: end the stream, whatever the browser does.
+  const end = () => res.end();
+  ctx.streamsEnd?.addEventListener('abort', end, { once: true });
+  closers.push(() => ctx.streamsEnd?.removeEventListener('abort', end));
   return {
     send(event, data) {
       if (closed) return;
@@ -263,7 +267,7 @@ export function pageRoutes(app: FastifyInstance, ctx: ServerContext, model: Page
       if (view === 'plan') return { plan: planFragment(await model.plan()) };
       return overviewFragments(await model.overview(), version);
     };
-    const ev = openEvents(req, reply);
+    const ev = openEvents(ctx, reply);
     const sent = new Map<string, string>();
     let chain = Promise.resolve();
     const push = () => {
@@ -293,7 +297,7 @@ export function pageRoutes(app: FastifyInstance, ctx: ServerContext, model: Page
     const l = await feedViewer(req, reply, true);
     if (!l) return reply;
     const id = deploymentParam(req.query as Record<string, unknown>);
-    const ev = openEvents(req, reply);
+    const ev = openEvents(ctx, reply);
     const abort = new AbortController();
     ev.onClose(() => abort.abort());
     try {
@@ -320,7 +324,7 @@ export function pageRoutes(app: FastifyInstance, ctx: ServerContext, model: Page
     if (!l) return reply;
     const want = (req.query as Record<string, unknown>).id;
     const job = typeof want === 'string' ? ctx.builds?.store.jobs.get(want) : undefined;
-    const ev = openEvents(req, reply);
+    const ev = openEvents(ctx, reply);
     if (!job || !ctx.builds) {
       ev.send('failure', `No build ${JSON.stringify(want ?? '')}`);
       ev.end();

@@ -65,11 +65,13 @@ export function logRoutes(app: FastifyInstance, ctx: ServerContext): void {
     const abort = new AbortController();
     // The response's close: the client left (or the answer ended).
     reply.raw.on('close', () => abort.abort());
+    const stop = () => abort.abort();
+    ctx.streamsEnd?.addEventListener('abort', stop, { once: true });
     const { deploymentID, first, rest } = await openLogs(ctx, req.query as Record<string, unknown>, abort.signal);
     const json = /json/.test(String(req.headers.accept ?? ''));
     reply.hijack();
     const res = reply.raw;
-    res.writeHead(200, { 'content-type': json ? 'application/x-ndjson' : 'text/plain; charset=utf-8', 'cache-control': 'no-store', 'x-deployment-id': deploymentID, 'x-content-type-options': 'nosniff' });
+    res.writeHead(200, { 'content-type': json ? 'application/x-ndjson' : 'text/plain; charset=utf-8', 'cache-control': 'no-store', 'x-deployment-id': deploymentID, 'x-content-type-options': 'nosniff', connection: 'close' });
     const write = (l: LogLine) => res.write(json ? JSON.stringify(l) + '\n' : lineText(l));
     try {
       if (first && !first.done) write(first.value);
@@ -82,6 +84,7 @@ export function logRoutes(app: FastifyInstance, ctx: ServerContext): void {
         res.write(json ? JSON.stringify({ error: { code: se.code, message: se.message } }) + '\n' : `error: ${se.message} [${se.code}]\n`);
       }
     } finally {
+      ctx.streamsEnd?.removeEventListener('abort', stop);
       await rest.return?.().catch(() => undefined);
       res.end();
     }
