@@ -13,7 +13,7 @@ table{border-collapse:collapse;width:100%;margin:.4rem 0 1.6rem;background:#fff}
 th,td{text-align:left;padding:.35rem .6rem;border-bottom:1px solid #e3e3e3;vertical-align:top}
 th{font-weight:600;background:#f2f2f2}
 tr.ok td.status{color:#176f2c}tr.failed td.status,tr.missing td.status{color:#b00020}
-tr.pending td.status{color:#8a5a00}tr.removed,tr.idle{opacity:.65}
+tr.pending td.status{color:#8a5a00}tr.removed,tr.idle{opacity:.65}tr.unreadable td.intended{color:#b00020}
 .error{color:#b00020}.note{color:#555}small{color:#666}
 .badge{display:inline-block;padding:0 .4rem;border-radius:.6rem;font-size:12px;background:#fde7c2;color:#6b4500}
 pre.log{background:#111;color:#ddd;padding:.6rem;max-height:28rem;overflow:auto;font-size:12px;white-space:pre-wrap}

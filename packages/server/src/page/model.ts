@@ -30,7 +30,9 @@ export interface PageRow {
   last?: DeploymentStatus;
   autoDeploy?: string;
   paused?: AutoDeployPause;
-  /** ok | pending | failed | missing | removed | idle */
+  /** Its manifest does not read: what it intends is unknown, and it is left as it runs. */
+  unreadable?: boolean;
+  /** ok | pending | failed | missing | removed | idle | unreadable */
   state: string;
 }
 
@@ -54,6 +56,7 @@ export interface Overview {
 }
 
 function stateOf(r: PageRow): string {
+  if (r.unreadable) return 'unreadable';
   if (!r.intended) return 'removed';
   if (!r.intended.version && !r.running) return 'idle';
   if (!r.running) return 'missing';
@@ -166,7 +169,9 @@ export class PageModel extends EventEmitter {
       }
       return { name, kind: state.defs.Clusters?.[name]?.Kind ?? '?', readAt: o?.readAt, ...(o?.error ? { error: o.error } : {}), rows: [] };
     });
+    const unreadable = new Set(state.flaws.filter((f) => f.manifest).map((f) => f.manifest!));
     for (const r of rows.values()) {
+      if (unreadable.has(r.manifestID)) r.unreadable = true;
       r.state = stateOf(r);
       clusters.find((c) => c.name === r.cluster)?.rows.push(r);
     }

@@ -77,7 +77,7 @@ export function messagePage(opts: { title: string; message: string; viewer: View
 }
 
 function intendedCell(r: PageRow): string {
-  return r.intended ? `${esc(r.intended.version || '-')} &times;${r.intended.instances}` : '(not intended)';
+  return r.intended ? `${esc(r.intended.version || '-')} &times;${r.intended.instances}` : r.unreadable ? '(manifest unreadable)' : '(not intended)';
 }
 
 function runningCell(r: PageRow): string {
