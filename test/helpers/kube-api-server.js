@@ -31,7 +31,12 @@
  *   is a 422 Status whose causes name the field paths;
  * - defaults the API server fills in, generation and resourceVersion, and a
  *   modelled Deployment controller whose rollouts complete or exceed their
- *   progress deadline.
+ *   progress deadline;
+ * - pods a test puts in (checked against the Pod schema) and their logs:
+ *   GET .../pods/<name>/log (RBAC resource pods/log) answers text/plain,
+ *   with container, tailLines, sinceTime, timestamps and follow (which keeps
+ *   the answer open, writing lines as the container writes them, until it
+ *   ends); a pod whose container has not started is 400.
  *
  * Every answer that is not an object is a meta/v1 Status built from the
  * shapes in test/fixtures/modelled/kubernetes/statuses.json.
@@ -51,6 +56,7 @@ const RESOURCES = [
   { group: '', version: 'v1', plural: 'services', kind: 'Service', model: () => require('kubernetes-models/v1').Service },
   { group: '', version: 'v1', plural: 'serviceaccounts', kind: 'ServiceAccount', model: () => require('kubernetes-models/v1').ServiceAccount },
   { group: '', version: 'v1', plural: 'secrets', kind: 'Secret', model: () => require('kubernetes-models/v1').Secret },
+  { group: '', version: 'v1', plural: 'pods', kind: 'Pod', model: () => require('kubernetes-models/v1').Pod },
   { group: 'apps', version: 'v1', plural: 'deployments', kind: 'Deployment', model: () => require('kubernetes-models/apps/v1').Deployment, workload: true },
   { group: 'batch', version: 'v1', plural: 'cronjobs', kind: 'CronJob', model: () => require('kubernetes-models/batch/v1').CronJob, workload: true },
   { group: 'coordination.k8s.io', version: 'v1', plural: 'leases', kind: 'Lease', model: () => require('kubernetes-models/coordination.k8s.io/v1').Lease },
@@ -395,6 +401,26 @@ class KubeApiServer {
     this.bookmarkMs = opts.bookmarkMs ?? 60_000;
     /** With it, the modelled Deployment controller also steps every rollout on its own, every so many ms (else only on reads). */
     this.controllerMs = opts.controllerMs;
+    /** pod key → its container's log: lines written so far, lines still to come (one every intervalMs while followed), whether it ended */
+    this.logs = new Map();
+  }
+
+  /**
+   * Puts a pod in, as the ReplicaSet controller and the kubelet would have
+   * made it (checked against the Pod schema), with its container's log:
+   * `lines` written before, `later` written one every `intervalMs` once
+   * someone follows it (then the container ends, and so does the follow).
+   */
+  addPod(pod, log = {}) {
+    const r = RESOURCES.find((x) => x.plural === 'pods');
+    const causes = schemaCauses(r, { apiVersion: 'v1', kind: 'Pod', ...clone(pod) });
+    if (causes.length) throw new Error(`the pod a test put in does not fit the Pod schema: ${JSON.stringify(causes)}`);
+    const stored = this.put('pods', { apiVersion: 'v1', kind: 'Pod', ...pod }, 'kube-controller-manager');
+    const k = this.key(r, stored.metadata.namespace, stored.metadata.name);
+    // The status is the kubelet's (a write keeps none): as it reported it.
+    this.objects.get(k).status = clone(pod.status);
+    this.logs.set(k, { lines: [...(log.lines ?? [])], later: [...(log.later ?? [])], intervalMs: log.intervalMs ?? 20 });
+    return this.public(this.objects.get(k));
   }
 
   key(r, ns, name) {
@@ -464,8 +490,86 @@ class KubeApiServer {
     return clone(rest);
   }
 
+  /** Authentication and RBAC of one request; a refusal as a Status answer, or the user. */
+  who(req, verb, resource, ns, name) {
+    const token = /^Bearer (.+)$/.exec(String(req.headers.authorization ?? ''))?.[1];
+    const user = token !== undefined ? this.tokens[token] : undefined;
+    if (!user) return { answer: status('Unauthorized') };
+    if (this.rbac && !this.rbac.some((x) => (!x.user || x.user === user) && x.verbs.includes(verb) && x.resources.includes(resource) && (!x.namespaces || x.namespaces.includes(ns)))) {
+      const [plural] = resource.split('/');
+      return { user, answer: status('Forbidden', { resource: plural, group: '', groupSuffix: '', name: name ?? '', quotedName: name ? ` "${name}"` : '', user, verb, namespace: ns, inGroup: ' in API group ""' }, { message: `${plural}${name ? ` "${name}"` : ''} is forbidden: User "${user}" cannot ${verb} resource "${resource}" in API group "" in the namespace "${ns}"` }) };
+    }
+    return { user };
+  }
+
+  /**
+   * GET /api/v1/namespaces/<ns>/pods/<name>/log: the container's output as
+   * text/plain, one line each, prefixed with an RFC 3339 time when
+   * timestamps=true; tailLines and sinceTime narrow it; follow=true keeps
+   * the answer open until the container ends.
+   */
+  handleLog(req, res, u, ns, name) {
+    const query = Object.fromEntries(u.searchParams.entries());
+    const entry = { method: req.method.toUpperCase(), path: u.pathname, query, contentType: '', user: undefined, status: 0, body: undefined };
+    this.requests.push(entry);
+    const send = (out) => {
+      entry.status = out.code;
+      const text = JSON.stringify(out.body);
+      res.writeHead(out.code, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(text) });
+      res.end(text);
+    };
+    if (entry.method !== 'GET') return send(this.refuse(`${entry.method} ${u.pathname}: method not allowed`, status('MethodNotAllowed')));
+    const w = this.who(req, 'get', 'pods/log', ns, name);
+    entry.user = w.user;
+    if (w.answer) return send(w.answer);
+    if (!this.namespaces.has(ns)) return send(status('NamespaceNotFound', { namespace: ns }));
+    const r = RESOURCES.find((x) => x.plural === 'pods');
+    const k = this.key(r, ns, name);
+    const pod = this.objects.get(k);
+    if (!pod) return send(status('NotFound', { resource: 'pods', group: '', qualified: 'pods', name, kind: 'pods' }));
+    const containers = (pod.spec?.containers ?? []).map((c) => c.name);
+    const container = query.container ?? (containers.length === 1 ? containers[0] : undefined);
+    if (!container) return send(status('BadRequest', { message: `a container name must be specified for pod ${name}, choose one of: [${containers.join(' ')}]` }));
+    if (!containers.includes(container)) return send(status('BadRequest', { message: `container ${container} is not valid for pod ${name}` }));
+    const cs = (pod.status?.containerStatuses ?? []).find((c) => c.name === container);
+    const waiting = cs?.state?.waiting;
+    if (!cs || waiting) return send(status('BadRequest', { message: `container "${container}" in pod "${name}" is waiting to start: ${waiting?.reason ?? 'ContainerCreating'}` }));
+    for (const [k2, v] of Object.entries(query)) {
+      if (!['container', 'follow', 'tailLines', 'sinceTime', 'sinceSeconds', 'timestamps', 'previous', 'pretty', 'limitBytes'].includes(k2)) return send(this.refuse(`${u.pathname}: unknown query ${k2}=${v}`, status('BadRequest', { message: `unknown parameter ${k2}` })));
+    }
+    if (query.sinceTime !== undefined && query.sinceSeconds !== undefined) return send(status('BadRequest', { message: 'at most one of sinceTime or sinceSeconds may be specified' }));
+    const log = this.logs.get(k) ?? { lines: [], later: [], intervalMs: 20 };
+    const since = query.sinceTime !== undefined ? Date.parse(query.sinceTime) : query.sinceSeconds !== undefined ? Date.now() - Number(query.sinceSeconds) * 1000 : undefined;
+    if (since !== undefined && Number.isNaN(since)) return send(status('BadRequest', { message: `parsing time "${query.sinceTime}" as RFC 3339 failed` }));
+    const fmt = (l) => (query.timestamps === 'true' ? `${l.time} ${l.text}\n` : `${l.text}\n`);
+    let lines = log.lines.filter((l) => since === undefined || Date.parse(l.time) >= since);
+    if (query.tailLines !== undefined) lines = Number(query.tailLines) > 0 ? lines.slice(-Number(query.tailLines)) : [];
+    entry.status = 200;
+    res.writeHead(200, { 'content-type': 'text/plain', 'transfer-encoding': 'chunked' });
+    res.write(lines.map(fmt).join(''));
+    if (query.follow !== 'true') return res.end();
+    // Followed: the container writes its later lines one by one, then ends.
+    const timer = setInterval(() => {
+      const next = log.later.shift();
+      if (!next) {
+        clearInterval(timer);
+        return res.end();
+      }
+      const l = { time: new Date().toISOString(), text: next };
+      log.lines.push(l);
+      res.write(fmt(l));
+    }, log.intervalMs);
+    res.on('close', () => clearInterval(timer));
+  }
+
   async start() {
     const handler = (req, res) => {
+      const logPath = /^\/api\/v1\/namespaces\/([^/]+)\/pods\/([^/]+)\/log$/.exec(new URL(req.url, 'http://x').pathname);
+      if (logPath) {
+        req.resume();
+        req.on('end', () => this.handleLog(req, res, new URL(req.url, 'http://x'), decodeURIComponent(logPath[1]), decodeURIComponent(logPath[2])));
+        return;
+      }
       const chunks = [];
       req.on('data', (c) => chunks.push(c));
       req.on('end', () => {

@@ -23,14 +23,18 @@ export async function deploymentPods(ctx: PodLogContext, deploymentID: string): 
 
 /** One pod's log lines (GET .../pods/NAME/log, with timestamps), as they come; ends when the API server ends the response. */
 async function* podLog(ctx: PodLogContext, pod: string, req: LogRequest): AsyncIterable<LogLine> {
+  // The client leaves tailLines out when it is 0: no lines so far means none at all, or (following) only those from now on.
+  if (req.tail === 0 && !req.follow) return;
+  const since = req.tail === 0 ? Date.now() : req.since;
   const out = new PassThrough();
   let controller: AbortController;
   try {
     controller = await new (k8s().Log)(ctx.kc).log(ctx.namespace, pod, APP_CONTAINER, out, {
       follow: req.follow === true,
       timestamps: true,
-      ...(req.tail !== undefined ? { tailLines: req.tail } : {}),
-      ...(req.since !== undefined ? { sinceTime: new Date(req.since).toISOString().replace(/\.\d{3}Z$/, 'Z') } : {}),
+      ...(req.tail ? { tailLines: req.tail } : {}),
+      // metav1.Time is RFC 3339 to the second: the second the time falls in is included.
+      ...(since !== undefined ? { sinceTime: new Date(since).toISOString().replace(/\.\d{3}Z$/, 'Z') } : {}),
     });
   } catch (e) {
     throw k8sError(e, { verb: 'get', resource: 'pods/log', name: pod, namespace: ctx.namespace }, ctx.apis.server);
