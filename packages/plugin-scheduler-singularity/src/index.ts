@@ -87,4 +87,4 @@ export { requestIDFor, newDeployID, sanitize } from './ids';
 export { stateFromSingularity, statusOf } from './read';
 export { deployBody, requestBody, healthcheckFor, startupFrom, META } from './wire';
 export type * from './dto';
-export { sandboxLogs, LOG_FILES, type TaskIdHistory, type FileChunk, type Sandbox } from './logs';
+export { sandboxLogs, checkLogRequest, LOG_FILES, type TaskIdHistory, type FileChunk, type Sandbox } from './logs';

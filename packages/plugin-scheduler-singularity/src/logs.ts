@@ -92,32 +92,41 @@ async function* fileLines(ctx: SandboxLogContext, task: { id: string; name: stri
   if (rest) yield { instance: task.name, stream: file, text: rest };
 }
 
-/**
- * A request's output from its active tasks' sandbox files (`stdout`,
- * `stderr`) through Singularity's sandbox proxy. The files carry no
- * timestamps, so `since` cannot be honoured.
- */
-export async function* sandboxLogs(ctx: SandboxLogContext, deploymentID: string, requestId: string, req: LogRequest): AsyncIterable<LogLine> {
+/** Refuses what sandbox files cannot answer, before any call: they carry no timestamps. */
+export function checkLogRequest(req: LogRequest): void {
   if (req.since !== undefined) {
     throw usageError('LOGS_OPTION_UNSUPPORTED', "Singularity's sandbox files carry no timestamps, so --since cannot be applied to them", { hints: ['Use --tail N instead'] });
   }
+}
+
+/**
+ * A request's output from its active tasks' sandbox files (`stdout`,
+ * `stderr`) through Singularity's sandbox proxy: without `follow`, task by
+ * task (each task's sandbox looked at, then its files read); with it, every
+ * file of every task at once, as lines come.
+ */
+export async function* sandboxLogs(ctx: SandboxLogContext, deploymentID: string, requestId: string, req: LogRequest): AsyncIterable<LogLine> {
+  checkLogRequest(req);
   const active = (await ctx.client.get<TaskIdHistory[]>(`/api/history/request/${enc(requestId)}/tasks/active`)) ?? [];
   const tasks = active
     .filter((t) => t.taskId?.id)
     .map((t) => ({ id: t.taskId.id!, name: `${t.taskId.instanceNo ?? 0}@${t.taskId.host ?? 'unknown'}`, no: t.taskId.instanceNo ?? 0 }))
     .sort((a, b) => a.no - b.no || a.id.localeCompare(b.id));
   const chosen = pickInstances(tasks, deploymentID, req.instance);
-  const sources: AsyncIterable<LogLine>[] = [];
-  for (const t of chosen) {
+  const filesOf = async (t: (typeof chosen)[number]): Promise<AsyncIterable<LogLine>[]> => {
     const box = await ctx.client.get<Sandbox>(`/api/sandbox/${enc(t.id)}/browse`);
+    const out: AsyncIterable<LogLine>[] = [];
     for (const f of LOG_FILES) {
       const entry = box?.files?.find((x) => x.name === f || x.name.endsWith(`/${f}`));
-      if (entry) sources.push(fileLines(ctx, t, f, entry.size, req));
+      if (entry) out.push(fileLines(ctx, t, f, entry.size, req));
     }
-  }
+    return out;
+  };
   if (!req.follow) {
-    for (const s of sources) yield* s;
+    for (const t of chosen) for (const src of await filesOf(t)) yield* src;
     return;
   }
-  yield* mergeLines(sources);
+  const all: AsyncIterable<LogLine>[] = [];
+  for (const t of chosen) all.push(...(await filesOf(t)));
+  yield* mergeLines(all);
 }

@@ -1,6 +1,6 @@
 import * as crypto from 'node:crypto';
 import { comparableJSON, failure, isSousError, sleep, SousError, usageError, type Action, type ActionOutcome, type ApplyOptions, type ClusterRef, type DeployState, type LogLine, type LogRequest, type Scheduler } from '@sous/core';
-import { sandboxLogs } from './logs';
+import { checkLogRequest, sandboxLogs } from './logs';
 import type { SingularityClient } from './client';
 import type { DeployHistory, RequestParent } from './dto';
 import { newDeployID, requestIDFor } from './ids';
@@ -106,6 +106,7 @@ export class SingularityScheduler implements Scheduler {
 
   /** The output of the deployment's active tasks, from their sandboxes; the request is found as actual() finds it. */
   async *streamLogs(deploymentID: string, req: LogRequest): AsyncIterable<LogLine> {
+    checkLogRequest(req);
     const d = (await this.actual()).find((s) => s.id === deploymentID);
     const requestId = d?.ref?.requestId;
     if (typeof requestId !== 'string') {
