@@ -84,7 +84,9 @@ export async function* mergeLines(sources: AsyncIterable<LogLine>[]): AsyncItera
       }
     }
   } finally {
-    await Promise.all(its.map((it, i) => (pending.has(i) ? it.return?.() : undefined)));
+    // Reads still in flight may fail once their streams are cut (an abort): nobody waits for them any more.
+    for (const p of pending.values()) p.catch(() => undefined);
+    await Promise.all(its.map((it, i) => (pending.has(i) ? it.return?.()?.catch(() => undefined) : undefined)));
   }
 }
 
