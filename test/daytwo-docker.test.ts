@@ -9,7 +9,7 @@
  */
 import * as fs from 'node:fs';
 import { execFileSync, spawn } from 'node:child_process';
-import { Gdm, type Manifest } from '@sous/core';
+import { Gdm, validateOrThrow, type Manifest } from '@sous/core';
 import { LABELS } from '@sous/plugin-scheduler-docker';
 import { httpGet, USER } from './helpers/rectify-world';
 import { appImage, type AppImage } from './helpers/sched-images';
@@ -282,6 +282,7 @@ describe('sous logs on a docker cluster', () => {
       }
       abort.abort();
       expect(new Set(got.map((l) => l.instance))).toEqual(new Set(names));
+      for (const l of got) validateOrThrow('api', l, 'LOG_LINE_SHAPE', { pointer: '/definitions/LogLineDoc' });
 
       const viaCli = await ok(['logs', '--cluster', 'local', '--repo', CHATTY, '--tail', '2'], { SOUS_SERVER: srv.url, SOUS_TOKEN: srv.tokens.read });
       expect(viaCli.lines).toHaveLength(4);

@@ -8,6 +8,7 @@
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
+import { validateOrThrow } from '@sous/core';
 import { makeSousEnv, requireBuilt, sous, sousSync, type SousEnv } from './helpers/sous';
 import { api, makeToken, realArtifact, startServer, type RunningServer } from './helpers/server';
 import { commitCount, git, head } from './helpers/state-repo';
@@ -87,6 +88,8 @@ describe('history and rollback through the server', () => {
     ]);
     const viaApi = await api(srv.url, srv.tokens.read, 'GET', `/history?repo=${REPO}&cluster=mem&limit=1`);
     expect(viaApi.body.entries).toHaveLength(1);
+    // The answer is the documented shape (schemas/api.schema.json).
+    expect(() => validateOrThrow('api', viaApi.body, 'HISTORY_SHAPE', { pointer: '/definitions/HistoryDoc' })).not.toThrow();
     expect(viaApi.body.entries[0]).toMatchObject({ kind: 'rollback', to: { version: '1.1.0' }, outcome: { status: 'Active', resolution: 'updated' } });
 
     const st = await ok(['status', '--repo', REPO]);

@@ -467,3 +467,79 @@ export interface RollbackRequest {
    */
   force?: boolean;
 }
+/**
+ * This interface was referenced by `SousApi`'s JSON-Schema
+ * via the `definition` "HistorySide".
+ */
+export interface HistorySide {
+  version: string;
+  digest?: string;
+  instances: number;
+}
+/**
+ * One change of one deployment (GET /history, sous history --json).
+ *
+ * This interface was referenced by `SousApi`'s JSON-Schema
+ * via the `definition` "HistoryEntryDoc".
+ */
+export interface HistoryEntryDoc {
+  deploymentID: string;
+  manifestID: string;
+  cluster: string;
+  /**
+   * The GDM commit.
+   */
+  revision: string;
+  /**
+   * When it was committed (ISO 8601).
+   */
+  at: string;
+  who: {
+    name: string;
+    email: string;
+  };
+  kind:
+    | 'register'
+    | 'deploy'
+    | 'rollback'
+    | 'auto-deploy'
+    | 'scale'
+    | 'metadata'
+    | 'pause'
+    | 'resume'
+    | 'config'
+    | 'remove';
+  /**
+   * The commit's subject.
+   */
+  message: string;
+  from?: HistorySide;
+  to?: HistorySide;
+  changed: string[];
+  outcome: null | {
+    status: 'Pending' | 'Active' | 'Failed';
+    resolution: string;
+    message?: string;
+    at: string;
+  };
+}
+/**
+ * This interface was referenced by `SousApi`'s JSON-Schema
+ * via the `definition` "HistoryDoc".
+ */
+export interface HistoryDoc {
+  revision: string;
+  entries: HistoryEntryDoc[];
+}
+/**
+ * One line of an application's output: a line of GET /logs as NDJSON.
+ *
+ * This interface was referenced by `SousApi`'s JSON-Schema
+ * via the `definition` "LogLineDoc".
+ */
+export interface LogLineDoc {
+  instance: string;
+  stream?: 'stdout' | 'stderr';
+  time?: string;
+  text: string;
+}
