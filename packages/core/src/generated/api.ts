@@ -503,6 +503,7 @@ export interface HistoryEntryDoc {
     | 'deploy'
     | 'rollback'
     | 'auto-deploy'
+    | 'pin'
     | 'scale'
     | 'metadata'
     | 'pause'

@@ -87,6 +87,16 @@ describe('readHistory', () => {
     expect((await readHistory(gdm, outcomes, { limit: 2 })).map((e) => e.kind)).toEqual(['resume', 'rollback']);
   });
 
+  it('calls a digest found for a version that had none a pin, not a deploy', async () => {
+    const { gdm, change } = await world();
+    await change(alice, 'Register', (m) => {
+      m.Deployments = { east: spec({ Version: '1.0.0' }) };
+    });
+    await change(bob, 'Pin the image digests of 1 deployment(s) whose versions had none, found from the running deploys', (m) => Object.assign(m.Deployments!.east, { Digest: digest('c'), Image: 'registry.example.com/acme/shop' }));
+    const [pin] = await readHistory(gdm, [], { manifest: ID, cluster: 'east', limit: 1 });
+    expect(pin).toMatchObject({ kind: 'pin', from: { version: '1.0.0' }, to: { version: '1.0.0', digest: digest('c') }, changed: ['digest', 'image'] });
+  });
+
   it('reads the original Sous state as it is', async () => {
     const dir = makeStateRepo(path.join(tmp, 'original'));
     const gdm = await Gdm.open(dir, { remote: false });
