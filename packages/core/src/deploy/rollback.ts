@@ -101,8 +101,16 @@ export async function planRollback(gdm: Gdm, statusDir: string, req: RollbackReq
   const deploymentID = `${req.cluster}:${manifestKey(req.id)}`;
   const current = spec.Version ?? '';
   const outcomes = await new OutcomeLog(path.join(statusDir, 'outcomes')).read(req.cluster);
-  const history = await readHistory(gdm, outcomes, { manifest: req.id, cluster: req.cluster, limit: 500 });
-  const choice = chooseRollback(history, deploymentID, current, req);
+  // The version to go back to is nearly always among the last few changes: read further only when it is not.
+  let history = await readHistory(gdm, outcomes, { manifest: req.id, cluster: req.cluster, limit: 20 });
+  let choice: { version: string; digest?: string };
+  try {
+    choice = chooseRollback(history, deploymentID, current, req);
+  } catch (e) {
+    if (history.length < 20) throw e;
+    history = await readHistory(gdm, outcomes, { manifest: req.id, cluster: req.cluster, limit: 1000 });
+    choice = chooseRollback(history, deploymentID, current, req);
+  }
   const pause: AutoDeployPause | undefined = spec.AutoDeploy
     ? { Reason: `rollback of ${current || '(none)'} to ${choice.version}`, By: `${req.user.name} <${req.user.email}>`, At: new Date().toISOString() }
     : undefined;

@@ -3,7 +3,8 @@ import * as path from 'node:path';
 import { Gdm } from '../gdm/state';
 import type { Manifest } from '../model/types';
 import type { OutcomeRecord } from '../rectify/outcomes';
-import { chooseRollback } from '../deploy/rollback';
+import { chooseRollback, planRollback } from '../deploy/rollback';
+import { OutcomeLog } from '../rectify/outcomes';
 import { readHistory, type HistoryEntry } from './history';
 import { makeStateRepo, tempDir } from '../../../../test/helpers/state-repo';
 
@@ -104,6 +105,26 @@ describe('readHistory', () => {
     expect(h.length).toBeGreaterThan(0);
     expect(new Set(h.map((e) => e.kind))).toEqual(new Set(['register']));
     expect(h.map((e) => e.deploymentID)).toContain('cluster-1:github.com/opentable/sous');
+  });
+});
+
+describe('planRollback', () => {
+  it('reads further back than the last changes when the version that ran is older than them', async () => {
+    const { gdm, change } = await world();
+    await change(alice, 'Register', (m) => {
+      m.Deployments = { east: spec() };
+    });
+    const statusDir = path.join(tmp, 'status');
+    const log = new OutcomeLog(path.join(statusDir, 'outcomes'));
+    const deploy = async (v: string, status: 'Active' | 'Failed') => {
+      const rev = await change(alice, `Deploy ${v}`, (m) => Object.assign(m.Deployments!.east, { Version: v, Digest: digest(v.endsWith('0') ? 'a' : 'b') }));
+      await log.append({ id: 'east:github.com/acme/shop', cluster: 'east', revision: rev, kind: 'update', version: v, intent: v, status, resolution: status === 'Active' ? 'updated' : 'not updated', at: new Date().toISOString(), durationMs: 1 });
+    };
+    await deploy('1.0.0', 'Active');
+    for (let i = 1; i <= 25; i++) await deploy(`1.0.${i}`, 'Failed');
+    const plan = await planRollback(gdm, statusDir, { id: ID, cluster: 'east', user: bob });
+    expect(plan).toMatchObject({ deploymentID: 'east:github.com/acme/shop', from: '1.0.25', version: '1.0.0', digest: digest('a') });
+    expect(plan.message).toBe('Roll back github.com/acme/shop in east to 1.0.0 (from 1.0.25)\n\nSous-Change: rollback\nSous-Rollback-From: 1.0.25');
   });
 });
 

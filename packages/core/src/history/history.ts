@@ -64,7 +64,8 @@ interface RawCommit {
 }
 
 const ZERO = /^0+$/;
-const PAGE = 200;
+/** Commits read at a time: a few more than the entries asked for (most commits make one entry), at most this many. */
+const MAX_PAGE = 200;
 
 function unquote(p: string): string {
   if (!p.startsWith('"')) return p;
@@ -76,7 +77,7 @@ function unquote(p: string): string {
 }
 
 /** One page of the branch's first-parent log that touched `paths`, with each commit's changed blobs. */
-async function logPage(gdm: Gdm, paths: string[], skip: number): Promise<RawCommit[]> {
+async function logPage(gdm: Gdm, paths: string[], skip: number, size: number): Promise<RawCommit[]> {
   const r = await git(gdm.location, [
     'log',
     '--first-parent',
@@ -85,7 +86,7 @@ async function logPage(gdm: Gdm, paths: string[], skip: number): Promise<RawComm
     '--no-abbrev',
     '--no-renames',
     `--skip=${skip}`,
-    `-n${PAGE}`,
+    `-n${size}`,
     '--format=%x1e%H%x1f%an%x1f%ae%x1f%aI%x1f%s%x1f%(trailers:only,unfold)%x1d',
     gdm.store.branch,
     '--',
@@ -169,9 +170,10 @@ export async function readHistory(gdm: Gdm, outcomes: OutcomeRecord[], q: Histor
   const paths = q.manifest ? [manifestPath(q.manifest)] : [MANIFESTS_DIR + '/'];
   const entries: HistoryEntry[] = [];
   let all = false;
-  for (let skip = 0; entries.length < limit && !all; skip += PAGE) {
-    const page = await logPage(gdm, paths, skip);
-    all = page.length < PAGE;
+  const size = Math.min(MAX_PAGE, limit + 10);
+  for (let skip = 0; entries.length < limit && !all; skip += size) {
+    const page = await logPage(gdm, paths, skip, size);
+    all = page.length < size;
     const shas = [...new Set(page.flatMap((c) => c.files.flatMap((f) => [f.before, f.after].filter((s): s is string => !!s && !parsed.has(`${s}\0${f.path}`)))))];
     const blobs = await gdm.store.readBlobs(shas);
     for (const c of page) {
@@ -209,8 +211,9 @@ export async function readHistory(gdm: Gdm, outcomes: OutcomeRecord[], q: Histor
       }
     }
   }
-  await joinOutcomes(gdm, entries, outcomes);
-  return entries.slice(0, limit);
+  const kept = entries.slice(0, limit);
+  await joinOutcomes(gdm, kept, outcomes);
+  return kept;
 }
 
 /** Gives each entry the last outcome that carried it out. */
@@ -220,7 +223,10 @@ async function joinOutcomes(gdm: Gdm, entries: HistoryEntry[], outcomes: Outcome
   const relevant = outcomes.filter((o) => ids.has(o.id));
   if (!relevant.length) return;
   // Positions in the first-parent log, newest first: an outcome belongs to the newest change at or below its revision's position.
-  const revs = (await git(gdm.location, ['rev-list', '--first-parent', gdm.store.branch])).stdout.split('\n');
+  // Only the part of the log the entries span is listed: outcomes of older changes fall outside it and are left out.
+  const oldest = entries[entries.length - 1].revision;
+  const since = await git(gdm.location, ['rev-list', '--first-parent', gdm.store.branch, `^${oldest}^`], { reject: false });
+  const revs = (since.exitCode === 0 ? since : await git(gdm.location, ['rev-list', '--first-parent', gdm.store.branch])).stdout.split('\n');
   const pos = new Map(revs.map((r, i) => [r.trim(), i]));
   const byDeployment = new Map<string, HistoryEntry[]>();
   for (const e of entries) byDeployment.set(e.deploymentID, [...(byDeployment.get(e.deploymentID) ?? []), e]);
