@@ -1,6 +1,7 @@
 import type { Readable } from 'node:stream';
 import type Dockerode from 'dockerode';
-import { failure, isSousError, type BuildRequest, type BuiltImage, type SousError } from '@sous/core';
+import { canonicalRegistry, engineAuthConfig, failure, isSousError, registryOfReference, resolveRegistryAuth, type BuildRequest, type BuiltImage, type RegistryAuth, type RegistryConfig, type SousError } from '@sous/core';
+import { externalImages } from './dockerfile';
 import { makeContext } from './context';
 import { engineError } from './engine';
 import { BuildTracker, type FailedStep } from './progress';
@@ -61,6 +62,25 @@ async function untag(docker: Dockerode, tags: readonly string[], imageId: string
 }
 
 /**
+ * The credentials of the registries a plan's base images come from (FROM and
+ * COPY --from), for the registries that have any.
+ */
+export async function baseImageAuths(plan: { dockerfile: string; buildArgs: Readonly<Record<string, string>> }, config?: RegistryConfig): Promise<Map<string, RegistryAuth>> {
+  const hosts = new Set(externalImages(plan.dockerfile, plan.buildArgs).map(registryOfReference));
+  const out = new Map<string, RegistryAuth>();
+  for (const h of hosts) {
+    const a = await resolveRegistryAuth(h, config);
+    if (a.credential) out.set(a.host, a);
+  }
+  return out;
+}
+
+/** X-Registry-Config: every credential a build may need, keyed by registry (the classic builder and Podman read it). */
+function registryConfigHeader(auths: Map<string, RegistryAuth>): Record<string, ReturnType<typeof engineAuthConfig>> {
+  return Object.fromEntries([...auths.values()].map((a) => [engineAuthConfig(a).serveraddress, engineAuthConfig(a)]));
+}
+
+/**
  * Builds a plan with the engine's BuildKit builder: streams the context,
  * tags the image with every requested tag, and reports progress as it goes.
  */
@@ -77,10 +97,20 @@ export async function buildWithEngine(docker: Dockerode, req: BuildRequest): Pro
   const tracker = new BuildTracker(req.onProgress);
   let session: Session | undefined;
   try {
-    if (Object.keys(plan.secrets).length) {
-      // Only builds with secrets need a session, and only they load gRPC.
+    const auths = await baseImageAuths(plan, req.workspace.config);
+    if (Object.keys(plan.secrets).length || auths.size) {
+      // Only builds with secrets or private base images need a session, and only they load gRPC.
       const { openSession } = await import('./session');
-      session = await openSession(docker, { secrets: plan.secrets });
+      session = await openSession(docker, {
+        secrets: plan.secrets,
+        credentials: auths.size
+          ? async (host) => {
+              const a = auths.get(canonicalRegistry(host));
+              if (!a?.credential) return undefined;
+              return a.credential.identityToken ? { username: '', secret: a.credential.identityToken } : { username: a.credential.username, secret: a.credential.password ?? '' };
+            }
+          : undefined,
+      });
     }
     const query: Record<string, unknown> = {
       t: tags,
@@ -97,6 +127,7 @@ export async function buildWithEngine(docker: Dockerode, req: BuildRequest): Pro
       method: 'POST',
       file: context.stream,
       options: query,
+      ...(auths.size ? { registryconfig: registryConfigHeader(auths) } : {}),
       isStream: true,
       statusCodes: { 200: true, 400: 'bad parameter', 500: 'server error' },
     });

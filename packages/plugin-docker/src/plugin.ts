@@ -73,7 +73,7 @@ export class DockerPlugin implements SousPlugin {
 
     sous.hooks.buildImage.tapPromise(this.name, (req) => buildWithEngine(engine(), req));
 
-    sous.hooks.publish.tapPromise(this.name, (artifact) => publishImage(engine(), artifact, (p) => log.debug(p.message)));
+    sous.hooks.publish.tapPromise(this.name, (artifact) => publishImage(engine(), artifact, (p) => log.debug(p.message), sous.config));
   }
 }
 

@@ -24,6 +24,7 @@ export class KubernetesSchedulerPlugin implements SousPlugin {
           cluster: c,
           settings: settingsFor(c.name, this.opts),
           registry,
+          registries: sous.config,
           pollMs: this.opts.pollMs ?? 2000,
           requestTimeoutMs: this.opts.requestTimeoutMs ?? 30_000,
           basePort: this.opts.basePort ?? 8080,

@@ -72,3 +72,26 @@ export function transportError(registry: string, f: NetworkFailure, certsDir: st
   }
   return undefined;
 }
+
+/**
+ * An engine's words about a registry (a failed push or pull) as a SousError
+ * naming where the credential came from; undefined when they are about
+ * something else.
+ */
+export function engineRegistryError(registry: string, repository: string, action: 'push to' | 'pull from', auth: RegistryAuth, message: string): SousError | undefined {
+  if (/x509:|certificate signed by unknown authority|certificate is not valid|tls: /i.test(message)) {
+    return failure('REGISTRY_TLS_UNTRUSTED', `the Docker engine does not trust the registry ${registry}: ${message}`, {
+      hints: [`On the engine's host, put the registry's CA in /etc/docker/certs.d/${registry}/ca.crt (the engine reads it at each connection)`, 'Or list the registry in the engine\'s insecure-registries'],
+      details: { registry, error: message },
+    });
+  }
+  if (/proxyconnect|proxy error/i.test(message)) {
+    return failure('REGISTRY_PROXY_REFUSED', `the Docker engine cannot reach ${registry} through its proxy: ${message}`, {
+      hints: ["The engine's own proxy settings apply to its pulls and pushes (dockerd's HTTPS_PROXY and NO_PROXY)"],
+      details: { registry, error: message },
+    });
+  }
+  if (/denied|insufficient_scope|forbidden/i.test(message) && auth.credential) return denied(registry, repository, action, auth, message);
+  if (/no basic auth credentials|unauthorized|authentication required|incorrect username or password/i.test(message)) return unauthorized(registry, auth, `the engine was told: ${message}`);
+  return undefined;
+}

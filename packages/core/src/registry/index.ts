@@ -9,4 +9,4 @@ export * from './auth';
 export * from './docker-config';
 export * from './naming';
 export { parseChallenges, fetchToken, type Challenge, type Token } from './token';
-export { unauthorized, denied, transportError } from './errors';
+export { unauthorized, denied, transportError, engineRegistryError } from './errors';
