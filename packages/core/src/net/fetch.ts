@@ -50,7 +50,10 @@ export function dispatcherFor(url: string | URL, opts: SousFetchOptions = {}): D
   if (!d) {
     // eslint-disable-next-line @typescript-eslint/no-require-imports
     const undici = require('undici') as typeof import('undici');
-    const connect = tls ? { ca: tls.ca, cert: tls.cert, key: tls.key, rejectUnauthorized: tls.rejectUnauthorized !== false } : undefined;
+    // One secure context per set of TLS settings: a private CA added to the system's roots is parsed once, not per connection.
+    // eslint-disable-next-line @typescript-eslint/no-require-imports
+    const nodeTls = require('node:tls') as typeof import('node:tls');
+    const connect = tls ? { secureContext: nodeTls.createSecureContext({ ca: tls.ca, cert: tls.cert, key: tls.key }), rejectUnauthorized: tls.rejectUnauthorized !== false } : undefined;
     d = proxy ? new undici.ProxyAgent({ uri: proxy, ...(connect ? { requestTls: connect } : {}) }) : new undici.Agent({ connect });
     dispatchers.set(key, d);
   }
@@ -92,9 +95,9 @@ export function networkFailure(e: unknown, url?: string | URL, env?: Record<stri
   const viaProxy = proxy ? safeProxy(proxy) : undefined;
   const codes = chain.map((c) => c.code).filter((c): c is string => typeof c === 'string');
   const text = chain.map((c) => c.message ?? '').join(' | ');
-  if (chain.some((c) => c.name === 'AbortError' || c.name === 'TimeoutError')) return { kind: 'timeout', reason: 'no answer in time', proxy: viaProxy };
   const proxyAnswer = /Proxy response \((\d+)\)/.exec(text);
   if (proxyAnswer) return { kind: 'proxy', code: `HTTP ${proxyAnswer[1]}`, reason: `the proxy ${viaProxy ?? ''} answered ${proxyAnswer[1]} to the tunnel request`.replace('  ', ' '), proxy: viaProxy };
+  if (chain.some((c) => c.name === 'AbortError' || c.name === 'TimeoutError')) return { kind: 'timeout', reason: 'no answer in time', proxy: viaProxy };
   const untrusted = codes.find((c) => UNTRUSTED.has(c));
   if (untrusted) return { kind: 'tls-untrusted', code: untrusted, reason: `its TLS certificate is not signed by a trusted CA (${untrusted})`, proxy: viaProxy };
   if (codes.includes('ERR_TLS_CERT_ALTNAME_INVALID')) return { kind: 'tls-mismatch', code: 'ERR_TLS_CERT_ALTNAME_INVALID', reason: "its TLS certificate is for another name", proxy: viaProxy };
@@ -103,7 +106,8 @@ export function networkFailure(e: unknown, url?: string | URL, env?: Record<stri
   }
   const tlsCode = codes.find((c) => /^(ERR_TLS|ERR_SSL|CERT_)/.test(c));
   if (tlsCode) return { kind: 'tls', code: tlsCode, reason: `the TLS handshake failed (${tlsCode})`, proxy: viaProxy };
-  if (viaProxy && codes.some((c) => c === 'ECONNREFUSED' || c === 'ENOTFOUND' || c === 'EAI_AGAIN') && chain.some((c) => /proxy/i.test(c.message ?? ''))) {
+  // Through a proxy, Sous connects to nothing but the proxy: a connection that fails is the proxy's.
+  if (viaProxy && codes.some((c) => c === 'ECONNREFUSED' || c === 'ENOTFOUND' || c === 'EAI_AGAIN' || c === 'ECONNRESET')) {
     return { kind: 'proxy', code: codes[0], reason: `the proxy ${viaProxy} cannot be reached (${codes[0]})`, proxy: viaProxy };
   }
   const code = codes.find((c) => /^E[A-Z]+$/.test(c) || c.startsWith('UND_ERR')) ?? codes[0];

@@ -221,21 +221,23 @@ export class RegistryClient {
   private async send(path: string, init: SousRequestInit = {}, limited = true): Promise<Response> {
     const method = init.method ?? 'GET';
     const scopes = scopesFor(method, new URL(this.url(path)));
-    for (let attempt = 0; ; attempt++) {
+    let refreshed = false;
+    for (;;) {
       const headers = new Headers(init.headers);
       const sent = await this.authorization(scopes);
       if (sent) headers.set('authorization', sent);
       const res = await this.exchange(path, { ...init, headers }, limited);
-      if (res.status !== 401) return res;
-      if (attempt === 0 && replayable(init)) {
-        const c = this.challenged(res, sent);
-        const cred = (await this.auth()).credential;
-        if (c?.scheme === 'bearer' || (c?.scheme === 'basic' && cred?.password !== undefined && !sent?.startsWith('Basic '))) {
-          await discard(res);
-          continue;
-        }
+      if (res.status !== 401 || !replayable(init)) {
+        if (res.status === 401) throw await this.authFailure(res, scopes, sent);
+        return res;
       }
-      throw await this.authFailure(res, scopes, sent);
+      const c = this.challenged(res, sent);
+      const cred = (await this.auth()).credential;
+      // Once the registry has said how it wants to be asked (nothing was sent), and once more with a fresh token for one it refused.
+      const retry = !sent ? c?.scheme === 'bearer' || (c?.scheme === 'basic' && cred?.password !== undefined) : sent.startsWith('Bearer ') && !refreshed;
+      if (!retry) throw await this.authFailure(res, scopes, sent);
+      if (sent) refreshed = true;
+      await discard(res);
     }
   }
 
@@ -356,7 +358,7 @@ export class RegistryClient {
    */
   async pushBlob(repository: string, digest: string, body: Buffer | Readable, size?: number): Promise<number> {
     checkDigest(digest);
-    const start = await this.send(`/v2/${repository}/blobs/uploads/`, { method: 'POST', headers: { 'content-length': '0' } });
+    const start = await this.send(`/v2/${repository}/blobs/uploads/`, { method: 'POST', body: '' });
     if (start.status !== 202) throw await refused(start, this.registry, `an upload to ${repository}`);
     await discard(start);
     return this.finishUpload(start.headers.get('location'), repository, digest, body, size);
@@ -407,7 +409,7 @@ export class RegistryClient {
   async mountBlob(repository: string, digest: string, from: string): Promise<boolean> {
     checkDigest(digest);
     const q = new URLSearchParams({ mount: digest, from });
-    const res = await this.send(`/v2/${repository}/blobs/uploads/?${q}`, { method: 'POST', headers: { 'content-length': '0' } });
+    const res = await this.send(`/v2/${repository}/blobs/uploads/?${q}`, { method: 'POST', body: '' });
     await discard(res);
     if (res.status === 201) return true;
     if (res.status === 202) {

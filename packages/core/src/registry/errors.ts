@@ -20,12 +20,12 @@ export function unauthorized(registry: string, auth: RegistryAuth, why?: string)
   if (!auth.credential) {
     return failure('REGISTRY_UNAUTHORIZED', `${registry} wants credentials${why ? ` (${why})` : ''}, and Sous found none for it (looked in: ${auth.searched.join('; ') || 'the config and ~/.docker/config.json'})`, {
       hints: loginHints(registry),
-      details: { registry, credentialSource: auth.source },
+      details: { registry, from: auth.source },
     });
   }
   return failure('REGISTRY_UNAUTHORIZED', `${registry}${why ? ` (${why})` : ''} refused the credentials of ${auth.credential.username || 'the identity token'} from ${auth.source}`, {
     hints: [`Check the password or token in ${auth.source}: it is wrong, expired or revoked`, ...loginHints(registry)],
-    details: { registry, credentialSource: auth.source, user: auth.credential.username },
+    details: { registry, from: auth.source, user: auth.credential.username },
   });
 }
 
@@ -37,7 +37,7 @@ export function denied(registry: string, repository: string, action: string, aut
       'Hosted registries take pushes only under the account or organization the credential belongs to (ghcr.io/OWNER/…, docker.io/USER/…): set imageName in the config so names fit (docs/registries.md)',
       'Or give the account access to the repository',
     ],
-    details: { registry, repository, action, credentialSource: auth.source },
+    details: { registry, repository, action, from: auth.source },
   });
 }
 

@@ -10,3 +10,4 @@ export * from './docker-config';
 export * from './naming';
 export { parseChallenges, fetchToken, type Challenge, type Token } from './token';
 export { unauthorized, denied, transportError, engineRegistryError } from './errors';
+export * from './login';

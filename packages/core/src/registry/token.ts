@@ -84,6 +84,14 @@ function realmHost(realm: string): string {
   }
 }
 
+function hostname(url: string): string {
+  try {
+    return new URL(url).hostname;
+  } catch {
+    return url;
+  }
+}
+
 function tokenRefused(registry: string, realm: string, status: number, body: string): SousError {
   const said = body.trim().slice(0, 200);
   return failure('REGISTRY_TOKEN_REFUSED', `the token service of ${registry} (${realmHost(realm)}) refused a token: HTTP ${status}${said ? ` (${said})` : ''}`, {
@@ -114,7 +122,8 @@ export async function fetchToken(
   }
   const service = challenge.params.service;
   const cred = auth.credential;
-  const tls = realmHost(realm) === registry ? opts.tls : undefined;
+  // A token service on the registry's own host is trusted as the registry is (its CA, its client certificate).
+  const tls = hostname(realm) === hostname(`https://${registry}`) ? opts.tls : undefined;
   const timeout = opts.timeoutMs ?? 30_000;
   const send = async (init: RequestInit & { url: string }): Promise<{ status: number; body: string }> => {
     let res: Response;
