@@ -29,11 +29,11 @@ function openssl(args: string[], cwd: string): void {
   execFileSync('openssl', args, { cwd, stdio: ['ignore', 'ignore', 'pipe'] });
 }
 
-export function makePki(dir: string, cn = 'Sous test CA'): Pki {
+export function makePki(dir: string, cn = 'Sous test CA', ips: string[] = []): Pki {
   fs.mkdirSync(dir, { recursive: true });
   openssl(['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-keyout', 'ca.key', '-out', 'ca.crt', '-days', '2', '-subj', `/CN=${cn}`], dir);
   openssl(['req', '-newkey', 'rsa:2048', '-nodes', '-keyout', 'server.key', '-out', 'server.csr', '-subj', '/CN=registry.sous.test'], dir);
-  fs.writeFileSync(path.join(dir, 'san.ext'), 'subjectAltName=IP:127.0.0.1,DNS:localhost,DNS:registry.sous.test\n');
+  fs.writeFileSync(path.join(dir, 'san.ext'), `subjectAltName=${['127.0.0.1', ...ips].map((ip) => `IP:${ip}`).join(',')},DNS:localhost,DNS:registry.sous.test\n`);
   openssl(['x509', '-req', '-in', 'server.csr', '-CA', 'ca.crt', '-CAkey', 'ca.key', '-CAcreateserial', '-out', 'server.crt', '-days', '2', '-extfile', 'san.ext'], dir);
   return { dir, caFile: path.join(dir, 'ca.crt'), caPem: fs.readFileSync(path.join(dir, 'ca.crt'), 'utf8'), certFile: path.join(dir, 'server.crt'), keyFile: path.join(dir, 'server.key') };
 }
@@ -67,9 +67,9 @@ async function waitGone(pid: number): Promise<void> {
   }
 }
 
-function answers(url: string, ca: string): Promise<boolean> {
+function answers(url: string, ca: string | undefined): Promise<boolean> {
   return new Promise((resolve) => {
-    const req = https.get(url, { ca, timeout: 1000 }, (res) => {
+    const req = (url.startsWith('https:') ? https : http).get(url, { ca, timeout: 1000 }, (res) => {
       res.resume();
       resolve(res.statusCode === 401 || res.statusCode === 200);
     });
@@ -83,12 +83,12 @@ function answers(url: string, ca: string): Promise<boolean> {
 
 export type RegistryAuthConfig = { htpasswd: Record<string, string> } | { token: { realm: string; service: string; issuer: string; rootcertbundle: string } };
 
-/** Starts docker-registry on a free port with TLS from `pki` and the given auth. */
-export async function startSecureRegistry(dir: string, pki: Pki, auth: RegistryAuthConfig): Promise<SecureRegistry> {
+/** Starts docker-registry on a free port of `host` (default 127.0.0.1) with TLS from `pki` and the given auth. */
+export async function startSecureRegistry(dir: string, pki: Pki | undefined, auth: RegistryAuthConfig, host = '127.0.0.1'): Promise<SecureRegistry> {
   fs.mkdirSync(dir, { recursive: true });
   const port = await freePort();
-  const addr = `127.0.0.1:${port}`;
-  const lines = ['version: 0.1', 'log:', '  level: warn', '  accesslog:', '    disabled: true', 'storage:', '  filesystem:', `    rootdirectory: ${path.join(dir, 'data')}`, '  delete:', '    enabled: true', 'http:', `  addr: ${addr}`, '  tls:', `    certificate: ${pki.certFile}`, `    key: ${pki.keyFile}`, 'auth:'];
+  const addr = `${host}:${port}`;
+  const lines = ['version: 0.1', 'log:', '  level: warn', '  accesslog:', '    disabled: true', 'storage:', '  filesystem:', `    rootdirectory: ${path.join(dir, 'data')}`, '  delete:', '    enabled: true', 'http:', `  addr: ${addr}`, ...(pki ? ['  tls:', `    certificate: ${pki.certFile}`, `    key: ${pki.keyFile}`] : []), 'auth:'];
   if ('htpasswd' in auth) {
     fs.writeFileSync(path.join(dir, 'htpasswd'), htpasswd(auth.htpasswd));
     lines.push('  htpasswd:', '    realm: sous-test', `    path: ${path.join(dir, 'htpasswd')}`);
@@ -104,7 +104,7 @@ export async function startSecureRegistry(dir: string, pki: Pki, auth: RegistryA
   fs.closeSync(fd);
   const pid = child.pid!;
   for (let i = 0; i < 100; i++) {
-    if (await answers(`https://${addr}/v2/`, pki.caPem)) {
+    if (await answers(`${pki ? 'https' : 'http'}://${addr}/v2/`, pki?.caPem)) {
       return {
         addr,
         port,
@@ -166,7 +166,7 @@ function b64url(b: Buffer | string): string {
  * it grants: `policy(user, repository, actions)`; by default each user may
  * push and pull under `<user>/` and `acme/`, and anyone may pull `public/`.
  */
-export async function startTokenIssuer(dir: string, pki: Pki, users: Record<string, string>, policy?: (user: string | undefined, repo: string, actions: string[]) => string[]): Promise<TokenIssuer> {
+export async function startTokenIssuer(dir: string, pki: Pki | undefined, users: Record<string, string>, policy?: (user: string | undefined, repo: string, actions: string[]) => string[], host = '127.0.0.1'): Promise<TokenIssuer> {
   fs.mkdirSync(dir, { recursive: true });
   openssl(['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-keyout', 'token.key', '-out', 'token.crt', '-days', '2', '-subj', '/CN=sous test token signer'], dir);
   const key = crypto.createPrivateKey(fs.readFileSync(path.join(dir, 'token.key')));
@@ -194,7 +194,7 @@ export async function startTokenIssuer(dir: string, pki: Pki, users: Record<stri
     return `${input}.${b64url(sig)}`;
   };
 
-  const server = https.createServer({ key: fs.readFileSync(pki.keyFile), cert: fs.readFileSync(pki.certFile) }, (req, res) => {
+  const handler = (req: http.IncomingMessage, res: http.ServerResponse) => {
     let body = '';
     req.setEncoding('utf8').on('data', (d: string) => (body += d));
     req.on('end', () => {
@@ -251,11 +251,13 @@ export async function startTokenIssuer(dir: string, pki: Pki, users: Record<stri
       }
       answer(200, out);
     });
-  });
-  await new Promise<void>((r) => server.listen(0, '127.0.0.1', () => r()));
+  };
+  // Without a PKI, plain HTTP (for an engine whose builder speaks only HTTP to loopback registries).
+  const server = pki ? https.createServer({ key: fs.readFileSync(pki.keyFile), cert: fs.readFileSync(pki.certFile) }, handler) : http.createServer(handler);
+  await new Promise<void>((r) => server.listen(0, host, () => r()));
   const port = (server.address() as net.AddressInfo).port;
   return {
-    realm: `https://127.0.0.1:${port}/token`,
+    realm: `${pki ? 'https' : 'http'}://${host}:${port}/token`,
     service,
     issuer,
     certFile: path.join(dir, 'token.crt'),

@@ -1,6 +1,6 @@
 import type { Readable } from 'node:stream';
 import type Dockerode from 'dockerode';
-import { canonicalRegistry, engineAuthConfig, failure, isSousError, registryOfReference, resolveRegistryAuth, type BuildRequest, type BuiltImage, type RegistryAuth, type RegistryConfig, type SousError } from '@sous/core';
+import { canonicalRegistry, engineAuthConfig, failure, isSousError, parseImageReference, registryClient, registryOfReference, resolveRegistryAuth, type BuildRequest, type BuiltImage, type RegistryAuth, type RegistryConfig, type SousError } from '@sous/core';
 import { externalImages } from './dockerfile';
 import { makeContext } from './context';
 import { engineError } from './engine';
@@ -148,10 +148,35 @@ export async function buildWithEngine(docker: Dockerode, req: BuildRequest): Pro
   if (tracker.error || !tracker.imageId) {
     if (tracker.imageId) await untag(docker, tags, tracker.imageId);
     const step = tracker.failedStep();
-    if (step) throw stepError(step, dockerfileLabel);
+    if (step) {
+      const e = stepError(step, dockerfileLabel);
+      if (e.code === 'BASE_IMAGE_UNAVAILABLE') await whyBaseUnavailable(step.name, req.workspace.config);
+      throw e;
+    }
     throw buildError(tracker.error ?? 'the engine reported no image', dockerfileLabel);
   }
   return { id: tracker.imageId, name: repositoryOf(tags[0]), tags: [...tags], labels: { ...plan.labels }, contentKey: req.contentKey };
+}
+
+/**
+ * A base image the builder could not load: when its registry is one Sous can
+ * ask, ask it, so that a credential refused, a name denied or a certificate
+ * not trusted is reported as that (with where the credential came from).
+ */
+async function whyBaseUnavailable(stepName: string, config: RegistryConfig): Promise<void> {
+  const ref = /^\[internal\] load metadata for (.+)$/.exec(stepName)?.[1];
+  if (!ref) return;
+  let parsed: ReturnType<typeof parseImageReference>;
+  try {
+    parsed = parseImageReference(ref);
+  } catch {
+    return;
+  }
+  try {
+    await registryClient(parsed.registry, config, { timeoutMs: 10_000 }).headManifest(parsed.repository, parsed.digest ?? parsed.tag ?? 'latest');
+  } catch (e) {
+    if (isSousError(e) && /^(REGISTRY_(UNAUTHORIZED|DENIED|TLS_|PROXY_|TOKEN_)|CREDENTIAL_HELPER_FAILED)/.test(e.code)) throw e;
+  }
 }
 
 function contextFailure(e: unknown, dir: string): SousError {

@@ -69,7 +69,7 @@ export class DockerPlugin implements SousPlugin {
       return { ...plan, dockerfile, contextDir: ws.dir, buildArgs: { ...Object.fromEntries(fromConfig), ...plan.buildArgs } };
     });
 
-    sous.hooks.finalizePlan.tapPromise(this.name, async (plan) => ({ ...plan, inputs: { ...plan.inputs, ...(await baseImageInputs(engine(), plan)) } }));
+    sous.hooks.finalizePlan.tapPromise(this.name, async (plan) => ({ ...plan, inputs: { ...plan.inputs, ...(await baseImageInputs(engine(), plan, sous.config)) } }));
 
     sous.hooks.buildImage.tapPromise(this.name, (req) => buildWithEngine(engine(), req));
 

@@ -49,9 +49,19 @@ export async function pushTag(docker: Dockerode, ref: string, onProgress?: (p: P
     const mapped = engineError(docker, e);
     if (isSousError(mapped)) throw mapped;
     const json = (e as { json?: { message?: string } }).json;
-    throw pushError(host, ref, json?.message ?? (e instanceof Error ? e.message : String(e)), auth);
+    error = json?.message ?? (e instanceof Error ? e.message : String(e));
   }
-  if (error) throw pushError(host, ref, error, auth);
+  if (error) {
+    // The engine's words cannot tell a wrong password from a name the account may not push to, or a token service that is down: ask the registry as Sous.
+    if (!UNREACHABLE.test(error)) {
+      try {
+        await registryClient(host, config).checkPush(splitRepository(repo).repository);
+      } catch (e) {
+        if (isSousError(e) && /^(REGISTRY_(UNAUTHORIZED|DENIED|TLS_|PROXY_|TOKEN_)|CREDENTIAL_HELPER_FAILED)/.test(e.code)) throw e;
+      }
+    }
+    throw pushError(host, ref, error, auth);
+  }
   if (!digest) throw failure('PUSH_NO_DIGEST', `the engine pushed ${ref} but reported no digest`, { hints: ['Push it by hand to see what the engine says: docker push ' + ref] });
   return digest;
 }

@@ -248,6 +248,18 @@ export class RegistryClient {
     if (res.status !== 200) throw await refused(res, this.registry, 'the API version check');
   }
 
+  /**
+   * Checks that this client may push to a repository (an upload started, then
+   * cancelled): throws what stands in the way, with its own code.
+   */
+  async checkPush(repository: string): Promise<void> {
+    const res = await this.send(`/v2/${repository}/blobs/uploads/`, { method: 'POST', body: '' });
+    await discard(res);
+    if (res.status !== 202) throw await refused(res, this.registry, `an upload to ${repository}`);
+    const loc = res.headers.get('location');
+    if (loc) await this.send(new URL(loc, this.baseURL).toString(), { method: 'DELETE' }).then(discard, () => undefined);
+  }
+
   /** Deletes a manifest by digest; false when the registry did not have it. */
   async deleteManifest(repository: string, digest: string): Promise<boolean> {
     checkDigest(digest);
