@@ -304,7 +304,16 @@ function merge(layers: { source: ConfigSource; config: UserConfig }[]): { merged
  */
 function registriesOf(merged: UserConfig, warnings: string[]): NonNullable<SousConfig['registries']> {
   const out: NonNullable<SousConfig['registries']> = {};
-  for (const [host, s] of Object.entries(merged.registries ?? {})) out[host] = { ...s };
+  for (const [host, s] of Object.entries(merged.registries ?? {})) {
+    if (!s.username !== !s.passwordEnv) {
+      const field = `registries.${host}`;
+      throw usageError('REGISTRY_CREDENTIAL_INCOMPLETE', `${field} has ${s.username ? 'a username but no passwordEnv' : 'a passwordEnv but no username'}`, {
+        field,
+        hints: [`Give both: ${field}.username and ${field}.passwordEnv (the environment variable holding the password or token), or neither`],
+      });
+    }
+    out[host] = { ...s };
+  }
   const legacy = (merged.sign as { insecureRegistries?: unknown } | undefined)?.insecureRegistries;
   if (Array.isArray(legacy) && legacy.length) {
     warnings.push(`sign.insecureRegistries is deprecated: write registries: { "${legacy[0]}": { insecure: true } } instead`);
