@@ -66,17 +66,51 @@ afterAll(async () => {
 });
 
 describe('a private base image', () => {
-  it('is pulled by BuildKit with the credentials the session hands it', async () => {
+  it('is fetched by BuildKit itself with the credentials the build session hands it (the Auth service)', async () => {
+    // The session alone, without the pre-pull buildWithEngine does: BuildKit must resolve the private FROM through it.
+    const { openSession } = await import('../packages/plugin-docker/src/session');
+    const asked: string[] = [];
+    const session = await openSession(eng.docker, {
+      secrets: {},
+      credentials: async (host) => {
+        asked.push(host);
+        return host === reg.addr ? { username: 'ci', secret: PASSWORD } : undefined;
+      },
+    });
     const before = issuer.requests.length;
+    try {
+      const { pack } = await import('tar-stream');
+      const p = pack();
+      p.entry({ name: 'Dockerfile' }, `FROM ${base}\nRUN test -x /bin/busybox\n`);
+      p.finalize();
+      const stream = await new Promise<NodeJS.ReadableStream>((resolve, reject) =>
+        eng.docker.modem.dial(
+          { path: '/build?', method: 'POST', file: p, options: { version: '2', session: session.id, t: `${eng.registry}/sous-test-${eng.run}/session-auth:1`, labels: JSON.stringify({ [TEST_LABEL]: eng.run }) }, isStream: true, statusCodes: { 200: true, 400: 'bad', 500: 'err' } },
+          (err, data) => (err ? reject(err) : resolve(data as NodeJS.ReadableStream)),
+        ),
+      );
+      let text = '';
+      for await (const c of stream as AsyncIterable<Buffer>) text += c.toString();
+      expect(text).not.toContain('errorDetail');
+      expect(text).toContain('moby.image.id');
+    } finally {
+      session.close();
+    }
+    expect(asked).toContain(reg.addr);
+    expect(issuer.requests.slice(before).some((r) => r.user === 'ci' && r.status === 200 && r.granted.some((g) => g.name === 'acme/base' && g.actions.includes('pull')))).toBe(true);
+    // The engine's image store never had it: BuildKit fetched it on its own.
+    expect(await eng.docker.getImage(base).inspect().then(() => 'in the engine', () => 'not in the engine')).toBe('not in the engine');
+  });
+
+  it('is pulled by the engine first when the plan names it in FROM, with the credentials in X-Registry-Auth', async () => {
     const image = await buildWithEngine(eng.docker, {
       workspace: workspace(withCreds),
       plan: plan(`FROM ${base}\nCOPY hello.txt /hello.txt\nRUN cat /hello.txt\n`),
-      tags: [`${eng.registry}/sous-test-${eng.run}/private-base:1.0.0`],
+      tags: [`${eng.registry}/sous-test-${eng.run}/private-base:1.0.2`],
       contentKey: 'sha256:test',
     });
     expect(image.id).toMatch(/^sha256:/);
-    // The builder asked the token service as ci: the credential came from the session, never from the engine's own store.
-    expect(issuer.requests.slice(before).some((r) => r.user === 'ci' && r.status === 200 && r.granted.some((g) => g.name === 'acme/base' && g.actions.includes('pull')))).toBe(true);
+    expect((await eng.docker.getImage(base).inspect()).Id).toMatch(/^sha256:/);
   });
 
   it('cannot be had without the credential: the build says which registry wants one', async () => {

@@ -2,6 +2,7 @@ import type { Readable } from 'node:stream';
 import type Dockerode from 'dockerode';
 import { canonicalRegistry, engineAuthConfig, failure, isSousError, parseImageReference, registryClient, registryOfReference, resolveRegistryAuth, type BuildRequest, type BuiltImage, type RegistryAuth, type RegistryConfig, type SousError } from '@sous/core';
 import { externalImages } from './dockerfile';
+import { pullPrivate } from './inputs';
 import { makeContext } from './context';
 import { engineError } from './engine';
 import { BuildTracker, type FailedStep } from './progress';
@@ -98,6 +99,13 @@ export async function buildWithEngine(docker: Dockerode, req: BuildRequest): Pro
   let session: Session | undefined;
   try {
     const auths = await baseImageAuths(plan, req.workspace.config);
+    // Private images the engine lacks (a re-label plan's FROM, a base the plan did not see) are pulled by the engine first:
+    // its pull honours certs.d, which not every engine's BuildKit resolver does.
+    for (const ref of auths.size ? externalImages(plan.dockerfile, plan.buildArgs) : []) {
+      if (!auths.has(canonicalRegistry(registryOfReference(ref)))) continue;
+      const have = await docker.getImage(ref).inspect().then(() => true, () => false);
+      if (!have) await pullPrivate(docker, ref, req.workspace.config);
+    }
     if (Object.keys(plan.secrets).length || auths.size) {
       // Only builds with secrets or private base images need a session, and only they load gRPC.
       const { openSession } = await import('./session');

@@ -13,7 +13,7 @@ export const ABSENT = 'absent';
  * engine's own pull honours its certs.d and proxy settings, which not every
  * engine's BuildKit resolver does; a refusal is reported with its own code.
  */
-async function pullPrivate(docker: Dockerode, ref: string, config: RegistryConfig | undefined): Promise<boolean> {
+export async function pullPrivate(docker: Dockerode, ref: string, config: RegistryConfig | undefined): Promise<boolean> {
   const host = registryOfReference(ref);
   const auth = await resolveRegistryAuth(host, config);
   if (!auth.credential) return false;
