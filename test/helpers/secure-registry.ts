@@ -7,14 +7,23 @@
  * openssl for the run. Also: a CONNECT proxy (that can refuse), and a
  * docker-credential-<name> helper script.
  */
-import { execFileSync, spawn } from 'node:child_process';
 import * as crypto from 'node:crypto';
 import * as fs from 'node:fs';
 import * as http from 'node:http';
 import * as https from 'node:https';
 import * as net from 'node:net';
 import * as path from 'node:path';
-import { freePort } from './registries';
+
+// The PKI and the registry process are plain JavaScript, shared with the benchmarks.
+// eslint-disable-next-line @typescript-eslint/no-require-imports
+const shared = require('./secure-registries.js') as {
+  makePki(dir: string, cn?: string, ips?: string[]): Pki;
+  htpasswd(users: Record<string, string>): string;
+  startSecureRegistry(dir: string, pki: Pki | undefined, auth: RegistryAuthConfig, host?: string): Promise<SecureRegistry>;
+  openssl(args: string[], cwd: string): void;
+};
+export const { makePki, htpasswd, startSecureRegistry } = shared;
+const { openssl } = shared;
 
 /** A CA and a server certificate it signed (for 127.0.0.1, localhost and registry.sous.test), as PEM files. */
 export interface Pki {
@@ -25,30 +34,8 @@ export interface Pki {
   keyFile: string;
 }
 
-function openssl(args: string[], cwd: string): void {
-  execFileSync('openssl', args, { cwd, stdio: ['ignore', 'ignore', 'pipe'] });
-}
-
-export function makePki(dir: string, cn = 'Sous test CA', ips: string[] = []): Pki {
-  fs.mkdirSync(dir, { recursive: true });
-  openssl(['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-keyout', 'ca.key', '-out', 'ca.crt', '-days', '2', '-subj', `/CN=${cn}`], dir);
-  openssl(['req', '-newkey', 'rsa:2048', '-nodes', '-keyout', 'server.key', '-out', 'server.csr', '-subj', '/CN=registry.sous.test'], dir);
-  fs.writeFileSync(path.join(dir, 'san.ext'), `subjectAltName=${['127.0.0.1', ...ips].map((ip) => `IP:${ip}`).join(',')},DNS:localhost,DNS:registry.sous.test\n`);
-  openssl(['x509', '-req', '-in', 'server.csr', '-CA', 'ca.crt', '-CAkey', 'ca.key', '-CAcreateserial', '-out', 'server.crt', '-days', '2', '-extfile', 'san.ext'], dir);
-  return { dir, caFile: path.join(dir, 'ca.crt'), caPem: fs.readFileSync(path.join(dir, 'ca.crt'), 'utf8'), certFile: path.join(dir, 'server.crt'), keyFile: path.join(dir, 'server.key') };
-}
-
-/** `user:bcrypt` lines, as `htpasswd -B` writes them. */
-export function htpasswd(users: Record<string, string>): string {
-  // eslint-disable-next-line @typescript-eslint/no-require-imports
-  const bcrypt = require('bcryptjs') as { hashSync(pw: string, rounds: number): string };
-  return Object.entries(users)
-    .map(([u, p]) => `${u}:${bcrypt.hashSync(p, 5)}`)
-    .join('\n') + '\n';
-}
-
 export interface SecureRegistry {
-  /** 127.0.0.1:PORT */
+  /** host:PORT */
   addr: string;
   port: number;
   dir: string;
@@ -56,75 +43,7 @@ export interface SecureRegistry {
   stop(): Promise<void>;
 }
 
-async function waitGone(pid: number): Promise<void> {
-  for (let i = 0; i < 100; i++) {
-    try {
-      process.kill(pid, 0);
-    } catch {
-      return;
-    }
-    await new Promise((r) => setTimeout(r, 50));
-  }
-}
-
-function answers(url: string, ca: string | undefined): Promise<boolean> {
-  return new Promise((resolve) => {
-    const req = (url.startsWith('https:') ? https : http).get(url, { ca, timeout: 1000 }, (res) => {
-      res.resume();
-      resolve(res.statusCode === 401 || res.statusCode === 200);
-    });
-    req.on('error', () => resolve(false));
-    req.on('timeout', () => {
-      req.destroy();
-      resolve(false);
-    });
-  });
-}
-
 export type RegistryAuthConfig = { htpasswd: Record<string, string> } | { token: { realm: string; service: string; issuer: string; rootcertbundle: string } };
-
-/** Starts docker-registry on a free port of `host` (default 127.0.0.1) with TLS from `pki` and the given auth. */
-export async function startSecureRegistry(dir: string, pki: Pki | undefined, auth: RegistryAuthConfig, host = '127.0.0.1'): Promise<SecureRegistry> {
-  fs.mkdirSync(dir, { recursive: true });
-  const port = await freePort();
-  const addr = `${host}:${port}`;
-  const lines = ['version: 0.1', 'log:', '  level: warn', '  accesslog:', '    disabled: true', 'storage:', '  filesystem:', `    rootdirectory: ${path.join(dir, 'data')}`, '  delete:', '    enabled: true', 'http:', `  addr: ${addr}`, ...(pki ? ['  tls:', `    certificate: ${pki.certFile}`, `    key: ${pki.keyFile}`] : []), 'auth:'];
-  if ('htpasswd' in auth) {
-    fs.writeFileSync(path.join(dir, 'htpasswd'), htpasswd(auth.htpasswd));
-    lines.push('  htpasswd:', '    realm: sous-test', `    path: ${path.join(dir, 'htpasswd')}`);
-  } else {
-    const t = auth.token;
-    lines.push('  token:', `    realm: ${t.realm}`, `    service: ${t.service}`, `    issuer: ${t.issuer}`, `    rootcertbundle: ${t.rootcertbundle}`);
-  }
-  fs.writeFileSync(path.join(dir, 'config.yml'), lines.join('\n') + '\n');
-  const log = path.join(dir, 'registry.log');
-  const fd = fs.openSync(log, 'a');
-  const child = spawn('docker-registry', ['serve', path.join(dir, 'config.yml')], { detached: true, stdio: ['ignore', fd, fd] });
-  child.unref();
-  fs.closeSync(fd);
-  const pid = child.pid!;
-  for (let i = 0; i < 100; i++) {
-    if (await answers(`${pki ? 'https' : 'http'}://${addr}/v2/`, pki?.caPem)) {
-      return {
-        addr,
-        port,
-        dir,
-        log,
-        stop: async () => {
-          try {
-            process.kill(pid, 'SIGTERM');
-          } catch {
-            return;
-          }
-          await waitGone(pid);
-        },
-      };
-    }
-    if (child.exitCode !== null) break;
-    await new Promise((r) => setTimeout(r, 100));
-  }
-  throw new Error(`the registry did not start on ${addr}: ${fs.readFileSync(log, 'utf8').slice(-2000)}`);
-}
 
 /** What a token request asked for and what it got. */
 export interface TokenRequest {

@@ -91,10 +91,13 @@ export async function publishImage(docker: Dockerode, artifact: Artifact, onProg
   void fetch('data:,').then((r) => r.arrayBuffer(), () => undefined);
   const known = artifact.digest || undefined;
   const [first, ...others] = image.tags;
-  const pushed = known ?? (await pushTag(docker, first, onProgress, config));
   const repo = repositoryOf(first);
   const { host, repository } = splitRepository(repo);
   const client = registryClient(host, config);
+  // While the engine pushes: the connection, TLS and the registry's auth challenge (and a push token) for the tagging after it.
+  const ready = client.prepare(repository);
+  const pushed = known ?? (await pushTag(docker, first, onProgress, config));
+  await ready;
   const reference = known ?? first.slice(repo.length + 1);
   let manifest: Awaited<ReturnType<RegistryClient['getManifest']>>;
   try {

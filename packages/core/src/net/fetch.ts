@@ -12,6 +12,7 @@ import { proxyFor, safeProxy } from './proxy';
 
 /** TLS settings of one server: a private CA, a client certificate, or no verification at all. */
 export interface TlsOptions {
+  /** A private CA, trusted besides the system's roots (a registry's blobs may be served from storage with a public certificate). */
   ca?: string | Buffer;
   cert?: string | Buffer;
   key?: string | Buffer;
@@ -40,6 +41,24 @@ function hasTls(tls: TlsOptions | undefined): tls is TlsOptions {
   return !!tls && (tls.ca !== undefined || tls.cert !== undefined || tls.key !== undefined || tls.rejectUnauthorized === false);
 }
 
+/**
+ * One secure context per set of TLS settings: the system's roots plus the
+ * private CA. Adding the CA to the default context's store costs about a
+ * millisecond; handing Node the roots' PEM text with it costs thirty.
+ */
+function secureContext(tls: TlsOptions): import('node:tls').SecureContext {
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  const nodeTls = require('node:tls') as typeof import('node:tls');
+  const ctx = nodeTls.createSecureContext({ cert: tls.cert, key: tls.key });
+  if (tls.ca === undefined) return ctx;
+  const native = (ctx as unknown as { context?: { addCACert?: (pem: string | Buffer) => void } }).context;
+  if (typeof native?.addCACert === 'function') {
+    native.addCACert(tls.ca);
+    return ctx;
+  }
+  return nodeTls.createSecureContext({ cert: tls.cert, key: tls.key, ca: [...nodeTls.rootCertificates, tls.ca.toString()] });
+}
+
 /** The dispatcher for a request, or undefined for Node's own (no proxy, no TLS settings). */
 export function dispatcherFor(url: string | URL, opts: SousFetchOptions = {}): Dispatcher | undefined {
   const proxy = proxyFor(url, opts.env);
@@ -50,11 +69,11 @@ export function dispatcherFor(url: string | URL, opts: SousFetchOptions = {}): D
   if (!d) {
     // eslint-disable-next-line @typescript-eslint/no-require-imports
     const undici = require('undici') as typeof import('undici');
-    // One secure context per set of TLS settings: a private CA added to the system's roots is parsed once, not per connection.
+    const connect = tls ? { secureContext: secureContext(tls), rejectUnauthorized: tls.rejectUnauthorized !== false } : undefined;
+    // The dispatcher modules alone: undici's index loads every API it has, three times what this needs.
     // eslint-disable-next-line @typescript-eslint/no-require-imports
-    const nodeTls = require('node:tls') as typeof import('node:tls');
-    const connect = tls ? { secureContext: nodeTls.createSecureContext({ ca: tls.ca, cert: tls.cert, key: tls.key }), rejectUnauthorized: tls.rejectUnauthorized !== false } : undefined;
-    d = proxy ? new undici.ProxyAgent({ uri: proxy, ...(connect ? { requestTls: connect } : {}) }) : new undici.Agent({ connect });
+    const load = (m: string) => require(`undici/lib/dispatcher/${m}`) as new (o: object) => Dispatcher;
+    d = proxy ? new (load('proxy-agent.js'))({ uri: proxy, ...(connect ? { requestTls: connect } : {}) }) : new (load('agent.js'))({ connect });
     dispatchers.set(key, d);
   }
   return d;

@@ -241,6 +241,23 @@ export class RegistryClient {
     }
   }
 
+  /**
+   * Gets ready to talk to the registry (connection, TLS, how it wants to be
+   * authenticated, and a token for pushing to `repository`) while something
+   * else runs: the engine's push, say. Never fails; a later call reports.
+   */
+  async prepare(repository?: string): Promise<void> {
+    try {
+      await this.auth();
+      const res = await this.exchange('/v2/', {}, true);
+      if (res.status === 401) this.challenged(res, undefined);
+      await discard(res);
+      if (repository && this.challenge?.scheme === 'bearer') await this.authorization(scopeString([`repository:${this.repo(repository)}:pull,push`]));
+    } catch {
+      // The call that needs the registry says what is wrong.
+    }
+  }
+
   /** Checks the registry answers the v2 API (200, or 401 when it wants credentials). */
   async ping(): Promise<void> {
     const res = await this.send('/v2/');

@@ -127,11 +127,5 @@ export function registryTls(host: string, config: RegistryConfig | undefined, ce
     tls.cert = readPem(path.join(certsDir, 'client.cert'), `the client certificate for ${h}`, path.join(certsDir, 'client.cert'));
     tls.key = readPem(path.join(certsDir, 'client.key'), `the client key for ${h}`, path.join(certsDir, 'client.key'));
   }
-  if (tls.ca) {
-    // A private CA adds to the system's trust, as Docker's certs.d does, rather than replacing it.
-    // eslint-disable-next-line @typescript-eslint/no-require-imports
-    const { rootCertificates } = require('node:tls') as typeof import('node:tls');
-    tls.ca = [...rootCertificates, tls.ca.toString()].join('\n');
-  }
   return { tls: Object.keys(tls).length ? tls : undefined, caFrom, certsDir };
 }
