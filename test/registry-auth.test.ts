@@ -12,7 +12,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { copyImage, digestOf, forgetRegistryAuth, MEDIA_TYPES, RegistryClient, sousFetch, type RegistryConfig } from '@sous/core';
 import { randomLayer } from './helpers/registries';
-import { credentialHelper, makePki, startProxy, startSecureRegistry, startTokenIssuer, type Pki, type SecureRegistry, type TestProxy, type TokenIssuer } from './helpers/secure-registry';
+import { credentialHelper, makeClientCert, makePki, startProxy, startSecureRegistry, startTokenIssuer, type Pki, type SecureRegistry, type TestProxy, type TokenIssuer } from './helpers/secure-registry';
 import { tempDir } from './helpers/state-repo';
 
 const USERS = { ci: 'correct-horse-battery-13', alice: 'alice-pass-13' };
@@ -110,6 +110,27 @@ describe('htpasswd behind TLS', () => {
     process.env.SOUS_T13_PW = USERS.ci;
     const c = new RegistryClient(basic.addr, { certsDir: certs, config: { registries: { [basic.addr]: { username: 'ci', passwordEnv: 'SOUS_T13_PW' } } } });
     await push(c, 'acme/certs-d', 'v1');
+  });
+
+  it('presents the client certificate of certs.d to a registry that wants one', async () => {
+    const client = makeClientCert(pki, path.join(dir, 'client'));
+    const mtls = await startSecureRegistry(path.join(dir, 'mtls'), pki, { htpasswd: USERS }, '127.0.0.1', { clientCa: pki.caFile, clientCert: client });
+    try {
+      process.env.SOUS_T13_PW = USERS.ci;
+      const creds = { username: 'ci', passwordEnv: 'SOUS_T13_PW' };
+      const certs = path.join(dir, 'certs-mtls');
+      fs.mkdirSync(path.join(certs, mtls.addr), { recursive: true });
+      fs.copyFileSync(pki.caFile, path.join(certs, mtls.addr, 'ca.crt'));
+      // Without the client certificate the handshake is refused.
+      const e = await refusal(new RegistryClient(mtls.addr, { certsDir: certs, config: { registries: { [mtls.addr]: creds } } }).ping());
+      expect(e.code).toBe('REGISTRY_UNREACHABLE');
+      expect(e.hints.join(' ')).toContain(`client.cert and client.key in ${certs}/${mtls.addr}`);
+      fs.copyFileSync(client.cert, path.join(certs, mtls.addr, 'client.cert'));
+      fs.copyFileSync(client.key, path.join(certs, mtls.addr, 'client.key'));
+      await push(new RegistryClient(mtls.addr, { certsDir: certs, config: { registries: { [mtls.addr]: creds } } }), 'acme/mtls', 'v1');
+    } finally {
+      await mtls.stop();
+    }
   });
 
   it('refuses a wrong password with REGISTRY_UNAUTHORIZED, naming the host and the variable it came from', async () => {

@@ -241,6 +241,13 @@ describe('a build and deploys against registries with credentials and TLS', () =
     expect(await answer(`http://127.0.0.1:${port}/version`)).toBe('1.0.0');
   });
 
+  it('runs the contracts again on an engine that never had the image: it pulls it from A with A\'s credentials', async () => {
+    expect(dk.docker(['images', '-q', `${A.addr}/${REPO}`])).toBe('');
+    const r = await ok(['test', '--tag', '1.0.0'], { env: { DOCKER_HOST: dk.address } });
+    expect(JSON.stringify(r)).toContain('passed');
+    expect(dk.docker(['images', '-q', `${A.addr}/${REPO}`])).not.toBe('');
+  });
+
   it('deploys to a swarm cluster: the service carries the credentials, so its tasks pull from B', async () => {
     await ok(['deploy', '--cluster', 'sw', '--tag', '1.0.0']);
     const svc = sw.docker(['service', 'ls', '-q']).split('\n').filter(Boolean);

@@ -28,6 +28,14 @@ function makePki(dir, cn = 'Sous test CA', ips = []) {
   return { dir, caFile: path.join(dir, 'ca.crt'), caPem: fs.readFileSync(path.join(dir, 'ca.crt'), 'utf8'), certFile: path.join(dir, 'server.crt'), keyFile: path.join(dir, 'server.key') };
 }
 
+/** A client certificate the CA signed (for a registry that wants one: `clientcas`). */
+function makeClientCert(pki, dir) {
+  fs.mkdirSync(dir, { recursive: true });
+  openssl(['req', '-newkey', 'rsa:2048', '-nodes', '-keyout', 'client.key', '-out', 'client.csr', '-subj', '/CN=sous test client'], dir);
+  openssl(['x509', '-req', '-in', 'client.csr', '-CA', pki.caFile, '-CAkey', path.join(pki.dir, 'ca.key'), '-CAcreateserial', '-out', 'client.cert', '-days', '2'], dir);
+  return { cert: path.join(dir, 'client.cert'), key: path.join(dir, 'client.key') };
+}
+
 /** `user:bcrypt` lines. */
 function htpasswd(users) {
   const bcrypt = require('bcryptjs');
@@ -47,9 +55,10 @@ function freePort() {
   });
 }
 
-function answers(url, ca) {
+function answers(url, ca, client) {
   return new Promise((resolve) => {
-    const req = (url.startsWith('https:') ? https : http).get(url, { ca, timeout: 1000 }, (res) => {
+    const tlsOpts = client ? { cert: fs.readFileSync(client.cert), key: fs.readFileSync(client.key) } : {};
+    const req = (url.startsWith('https:') ? https : http).get(url, { ca, timeout: 1000, ...tlsOpts }, (res) => {
       res.resume();
       resolve(res.statusCode === 401 || res.statusCode === 200);
     });
@@ -75,14 +84,18 @@ async function waitGone(pid) {
 /**
  * Starts docker-registry on a free port of `host` with TLS from `pki` (plain
  * HTTP without one) and `auth`: `{ htpasswd: { user: password } }` or
- * `{ token: { realm, service, issuer, rootcertbundle } }`.
+ * `{ token: { realm, service, issuer, rootcertbundle } }`. With
+ * `opts.clientCa` it also wants a client certificate (`opts.clientCert`
+ * is used to see that it answers).
  */
-async function startSecureRegistry(dir, pki, auth, host = '127.0.0.1') {
+async function startSecureRegistry(dir, pki, auth, host = '127.0.0.1', opts = {}) {
   fs.mkdirSync(dir, { recursive: true });
   const port = await freePort();
   const addr = `${host}:${port}`;
   const lines = ['version: 0.1', 'log:', '  level: warn', '  accesslog:', '    disabled: true', 'storage:', '  filesystem:', `    rootdirectory: ${path.join(dir, 'data')}`, '  delete:', '    enabled: true', 'http:', `  addr: ${addr}`];
   if (pki) lines.push('  tls:', `    certificate: ${pki.certFile}`, `    key: ${pki.keyFile}`);
+  // With clientcas, the registry refuses a TLS connection without a client certificate that CA signed.
+  if (pki && opts.clientCa) lines.push('    clientcas:', `      - ${opts.clientCa}`);
   lines.push('auth:');
   if (auth.htpasswd) {
     fs.writeFileSync(path.join(dir, 'htpasswd'), htpasswd(auth.htpasswd));
@@ -99,7 +112,7 @@ async function startSecureRegistry(dir, pki, auth, host = '127.0.0.1') {
   fs.closeSync(fd);
   const pid = child.pid;
   for (let i = 0; i < 100; i++) {
-    if (await answers(`${pki ? 'https' : 'http'}://${addr}/v2/`, pki && pki.caPem)) {
+    if (await answers(`${pki ? 'https' : 'http'}://${addr}/v2/`, pki && pki.caPem, opts.clientCert)) {
       return {
         addr,
         port,
@@ -121,4 +134,4 @@ async function startSecureRegistry(dir, pki, auth, host = '127.0.0.1') {
   throw new Error(`the registry did not start on ${addr}: ${fs.readFileSync(log, 'utf8').slice(-2000)}`);
 }
 
-module.exports = { makePki, htpasswd, startSecureRegistry, openssl };
+module.exports = { makePki, makeClientCert, htpasswd, startSecureRegistry, openssl };

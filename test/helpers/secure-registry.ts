@@ -19,10 +19,11 @@ import * as path from 'node:path';
 const shared = require('./secure-registries.js') as {
   makePki(dir: string, cn?: string, ips?: string[]): Pki;
   htpasswd(users: Record<string, string>): string;
-  startSecureRegistry(dir: string, pki: Pki | undefined, auth: RegistryAuthConfig, host?: string): Promise<SecureRegistry>;
+  startSecureRegistry(dir: string, pki: Pki | undefined, auth: RegistryAuthConfig, host?: string, opts?: { clientCa?: string; clientCert?: { cert: string; key: string } }): Promise<SecureRegistry>;
+  makeClientCert(pki: Pki, dir: string): { cert: string; key: string };
   openssl(args: string[], cwd: string): void;
 };
-export const { makePki, htpasswd, startSecureRegistry } = shared;
+export const { makePki, makeClientCert, htpasswd, startSecureRegistry } = shared;
 const { openssl } = shared;
 
 /** A CA and a server certificate it signed (for 127.0.0.1, localhost and registry.sous.test), as PEM files. */

@@ -197,7 +197,10 @@ export class RegistryClient {
           this.scheme = 'http';
           continue;
         }
-        throw transportError(this.registry, f, this.certsDir, this.caFrom, e) ?? unreachable(this.registry, this.baseURL, e, this.timeoutMs);
+        // A registry that wants a client certificate closes a TLS 1.3 connection without one right after the handshake.
+        const closed = this.scheme === 'https' && /closed|reset|ECONNRESET|UND_ERR_SOCKET/i.test(`${f.code ?? ''} ${f.reason}`);
+        const hints = closed ? [`If the registry wants a client certificate: put client.cert and client.key in ${this.certsDir}`] : [];
+        throw transportError(this.registry, f, this.certsDir, this.caFrom, e) ?? unreachable(this.registry, this.baseURL, e, this.timeoutMs, hints);
       } finally {
         if (timer) clearTimeout(timer);
       }
