@@ -76,7 +76,7 @@ export async function baseImageAuths(plan: { dockerfile: string; buildArgs: Read
   return out;
 }
 
-/** X-Registry-Config: every credential a build may need, keyed by registry (the classic builder and Podman read it). */
+/** X-Registry-Config: every credential a build may need, keyed by registry (the Engine API documents it for the classic builder). */
 function registryConfigHeader(auths: Map<string, RegistryAuth>): Record<string, ReturnType<typeof engineAuthConfig>> {
   return Object.fromEntries([...auths.values()].map((a) => [engineAuthConfig(a).serveraddress, engineAuthConfig(a)]));
 }

@@ -1,5 +1,5 @@
 import { checkImageNameTemplate, imageNameFor, imageNameIn } from './naming';
-import { imageName } from '../pipeline/image';
+import { imageName, pinnedImage } from '../pipeline/image';
 import { isSousError } from '../errors';
 
 function code(f: () => unknown): string {
@@ -32,6 +32,14 @@ describe('image names', () => {
   it('names the image in a cluster registry by its template, else by the pushed path', () => {
     expect(imageNameIn({}, 'cache.prod:5000', '127.0.0.1:5000/github.com/acme/shop', 'github.com/acme/shop', '')).toBe('cache.prod:5000/github.com/acme/shop');
     expect(imageNameIn({ registries: { 'cache.prod:5000': { imageName: '{registry}/{name}' } } }, 'cache.prod:5000', '127.0.0.1:5000/github.com/acme/shop', 'github.com/acme/shop', '')).toBe('cache.prod:5000/shop');
+  });
+
+  it('names the image a kubernetes or singularity deployment pins by the registry\'s template', () => {
+    const d = `sha256:${'c'.repeat(64)}`;
+    const state = { id: 'prod:github.com/acme/shop', cluster: 'prod', manifestID: { source: { repo: 'github.com/acme/shop', dir: '' }, flavor: '' }, spec: { Version: '1.0.0', Digest: d } } as never;
+    const sched = { code: 'KUBERNETES', factory: 'kubernetesScheduler' };
+    expect(pinnedImage(state, 'ghcr.io', sched)).toBe(`ghcr.io/github.com/acme/shop@${d}`);
+    expect(pinnedImage(state, 'ghcr.io', sched, { registries: { 'ghcr.io': { imageName: '{registry}/{owner}/{name}' } } })).toBe(`ghcr.io/acme/shop@${d}`);
   });
 
   it.each([
