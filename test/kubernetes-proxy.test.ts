@@ -9,9 +9,14 @@ import { requireBuilt, ROOT } from './helpers/sous';
 
 function proxyUrl(server: string, env: Record<string, string>): string {
   const script = `
-    const { kubeConfigFor } = require(${JSON.stringify(path.join(ROOT, 'packages/plugin-scheduler-kubernetes/dist/options.js'))});
-    const kc = kubeConfigFor({ name: 'prod', def: { Kind: 'kubernetes', BaseURL: process.argv[1] } }, { token: 't-0123456789' }, JSON.parse(process.argv[2]));
-    process.stdout.write(String(kc.getCurrentCluster().proxyUrl ?? 'direct'));`;
+    const dist = ${JSON.stringify(path.join(ROOT, 'packages/plugin-scheduler-kubernetes/dist'))};
+    const { connectionFor } = require(dist + '/options.js');
+    const { ExecCredentials } = require(dist + '/exec-credential.js');
+    const env = JSON.parse(process.argv[2]);
+    connectionFor({ name: 'prod', def: { Kind: 'kubernetes', BaseURL: process.argv[1] } }, { token: 't-0123456789' }, env, new ExecCredentials(env)).then(
+      (c) => process.stdout.write(String(c.kc.getCurrentCluster().proxyUrl ?? 'direct')),
+      (e) => { console.error(e); process.exit(1); },
+    );`;
   return execFileSync(process.execPath, ['-e', script, server, JSON.stringify(env)], { encoding: 'utf8' });
 }
 
