@@ -3,8 +3,9 @@
  * the Sous server, schedulers' APIs) goes through `sousFetch`: Node's fetch,
  * routed through the proxy the environment names (see proxy.ts) and, for a
  * registry with a private CA or a client certificate, over a connection that
- * uses them. A request that needs neither is a plain fetch: undici's
- * dispatchers load only when one is needed.
+ * uses them. A request that needs neither is a plain fetch; TLS settings
+ * alone take an Agent of the undici Node's fetch already runs on; only a
+ * proxy loads undici's own package (its ProxyAgent).
  */
 import * as crypto from 'node:crypto';
 import type { Dispatcher } from 'undici';
@@ -41,6 +42,21 @@ function hasTls(tls: TlsOptions | undefined): tls is TlsOptions {
   return !!tls && (tls.ca !== undefined || tls.cert !== undefined || tls.key !== undefined || tls.rejectUnauthorized === false);
 }
 
+const GLOBAL_DISPATCHER = Symbol.for('undici.globalDispatcher.1');
+
+/**
+ * The Agent class of the undici Node's own fetch runs on: the global
+ * dispatcher's, which Node makes on the first fetch. A connection with TLS
+ * settings then needs no second copy of undici loaded (tens of
+ * milliseconds of a build); undici's own package is the fallback.
+ */
+function builtinAgent(): (new (o: object) => Dispatcher) | undefined {
+  const g = globalThis as unknown as Record<symbol, { constructor?: unknown } | undefined>;
+  if (!g[GLOBAL_DISPATCHER]) void fetch('data:,').then((r) => r.arrayBuffer(), () => undefined);
+  const ctor = g[GLOBAL_DISPATCHER]?.constructor as (new (o: object) => Dispatcher) | undefined;
+  return typeof ctor === 'function' && ctor.name === 'Agent' ? ctor : undefined;
+}
+
 /**
  * One secure context per set of TLS settings: the system's roots plus the
  * private CA. Adding the CA to the default context's store costs about a
@@ -67,13 +83,10 @@ export function dispatcherFor(url: string | URL, opts: SousFetchOptions = {}): D
   const key = `${proxy ?? 'direct'} ${tlsKey(tls)}`;
   let d = dispatchers.get(key);
   if (!d) {
-    // eslint-disable-next-line @typescript-eslint/no-require-imports
-    const undici = require('undici') as typeof import('undici');
     const connect = tls ? { secureContext: secureContext(tls), rejectUnauthorized: tls.rejectUnauthorized !== false } : undefined;
-    // The dispatcher modules alone: undici's index loads every API it has, three times what this needs.
     // eslint-disable-next-line @typescript-eslint/no-require-imports
-    const load = (m: string) => require(`undici/lib/dispatcher/${m}`) as new (o: object) => Dispatcher;
-    d = proxy ? new (load('proxy-agent.js'))({ uri: proxy, ...(connect ? { requestTls: connect } : {}) }) : new (load('agent.js'))({ connect });
+    const undici = () => require('undici') as typeof import('undici');
+    d = proxy ? new (undici().ProxyAgent)({ uri: proxy, ...(connect ? { requestTls: connect } : {}) }) : new (builtinAgent() ?? undici().Agent)({ connect });
     dispatchers.set(key, d);
   }
   return d;
