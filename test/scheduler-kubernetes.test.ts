@@ -206,6 +206,17 @@ describe('Kubernetes scheduler (modelled API server, built plugin in a child pro
     expect(api.get('deployments', 'sous', NAME).spec.template.spec.imagePullSecrets).toEqual([{ name: secret.metadata.name }]);
   });
 
+  it('makes the pull secret from the credential core finds (Docker\'s config.json) when no pullCredentials are given', async () => {
+    await start();
+    const docker = tmp('sous-k8s-docker-');
+    fs.writeFileSync(path.join(docker, 'config.json'), JSON.stringify({ auths: { 'registry.example.com': { auth: Buffer.from('ci:from-docker-login').toString('base64') } } }));
+    const want = intended('github.com/acme/shop', 'http-service', shopSpec(), api.url);
+    values(await drive(api.url, [{ op: 'rectify', intended: [want] }], { env: { DOCKER_CONFIG: docker } }));
+    const [secret] = api.list('secrets', 'sous');
+    expect(JSON.parse(Buffer.from(secret.data['.dockerconfigjson'], 'base64').toString()).auths['registry.example.com']).toMatchObject({ username: 'ci', password: 'from-docker-login' });
+    expect(api.get('deployments', 'sous', NAME).spec.template.spec.imagePullSecrets).toEqual([{ name: secret.metadata.name }]);
+  });
+
   it('holds the cluster with a coordination.k8s.io Lease: create, renew, refuse while held, release, take over, lose a race', async () => {
     await start();
     const results = values(

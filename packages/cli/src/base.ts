@@ -199,10 +199,12 @@ export abstract class SousCommand extends Command {
     } else {
       e = toSousError(err);
     }
+    // No credential, token or Authorization header leaves through an error, whatever it quoted.
+    const { redact, redactText } = await import('@sous/core');
     if (this.jsonEnabled()) {
-      this.logJson({ error: e.toJSON() });
+      this.logJson({ error: redact(e.toJSON()) });
     } else {
-      process.stderr.write(formatError(e, this.globalFlags.debug || process.env.SOUS_DEBUG === '1'));
+      process.stderr.write(redactText(formatError(e, this.globalFlags.debug || process.env.SOUS_DEBUG === '1')));
     }
     process.exitCode = e.exit;
   }

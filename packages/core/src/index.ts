@@ -58,3 +58,5 @@ export * from './remote/deploy';
 export * from './registry';
 export * from './secrets';
 export { limiter, backoff } from './rectify/util';
+export * from './net/fetch';
+export * from './net/proxy';

@@ -23,6 +23,13 @@ export const nullLogger: Logger = {
 /** Keys whose values are never written to a log. */
 export const SECRET_KEYS = /(token|secret|password|passwd|^pass$|passphrase|authorization|privatekey|private_key|apikey|api_key|cookie|credential|hmac)/i;
 export const REDACTED = '[redacted]';
+/** Keys that name where a secret is (a variable, a helper program, a file), not the secret itself: `passwordEnv`, `credentialHelper`, `tokenFile`. */
+const NAMES_A_SECRET = /(Env|Helper|File|Path)$/;
+
+/** Whether a value under this key is a secret. */
+export function isSecretKey(key: string): boolean {
+  return SECRET_KEYS.test(key) && !NAMES_A_SECRET.test(key);
+}
 
 // Values shorter than this are not scrubbed from text: they would mangle ordinary words.
 const MIN_SECRET_LENGTH = 4;
@@ -44,7 +51,7 @@ export function markSecretsIn(obj: unknown, depth = 0): void {
   if (depth > 8 || obj === null || typeof obj !== 'object') return;
   for (const [k, v] of Object.entries(obj as Record<string, unknown>)) {
     if (typeof v === 'string') {
-      if (SECRET_KEYS.test(k)) markSecret(v);
+      if (isSecretKey(k)) markSecret(v);
       const pw = urlPassword(v);
       if (pw) markSecret(pw);
     } else markSecretsIn(v, depth + 1);
@@ -53,7 +60,7 @@ export function markSecretsIn(obj: unknown, depth = 0): void {
 
 /** Marks the values of environment variables whose names look secret (SOUS_TOKEN, SOUS_WEBHOOK_SECRET, ...). */
 export function markEnvSecrets(env: Record<string, string | undefined> = process.env): void {
-  for (const [k, v] of Object.entries(env)) if (v && SECRET_KEYS.test(k)) markSecret(v);
+  for (const [k, v] of Object.entries(env)) if (v && isSecretKey(k)) markSecret(v);
 }
 
 function urlPassword(s: string): string | undefined {
@@ -95,7 +102,7 @@ function redactObject(fields: Record<string, unknown>, depth: number): Record<st
   const out: Record<string, unknown> = {};
   for (const [k, v] of Object.entries(fields)) {
     if (v === undefined) continue;
-    out[k] = SECRET_KEYS.test(k) && v !== null && v !== '' && typeof v !== 'boolean' ? REDACTED : redactValue(v, depth);
+    out[k] = isSecretKey(k) && v !== null && v !== '' && typeof v !== 'boolean' ? REDACTED : redactValue(v, depth);
   }
   return out;
 }

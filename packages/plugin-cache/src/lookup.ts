@@ -1,4 +1,4 @@
-import { isSousError, parseImageReference, RegistryClient, type ArtifactRecord, type BuiltImage, type CacheQuery } from '@sous/core';
+import { isSousError, parseImageReference, registryClient, type RegistryConfig, type ArtifactRecord, type BuiltImage, type CacheQuery } from '@sous/core';
 
 /**
  * An earlier build of the same inputs whose image the registry still has:
@@ -6,14 +6,14 @@ import { isSousError, parseImageReference, RegistryClient, type ArtifactRecord, 
  * registries and missing images are misses, never failures: the build then
  * simply builds.
  */
-export async function lookupBuilt(query: CacheQuery, opts: { insecure?: readonly string[]; onMiss?: (why: string) => void } = {}): Promise<BuiltImage | undefined> {
+export async function lookupBuilt(query: CacheQuery, opts: { insecure?: readonly string[]; config?: RegistryConfig; onMiss?: (why: string) => void } = {}): Promise<BuiltImage | undefined> {
   const candidates = query.artifacts
     .filter((a: ArtifactRecord) => a.ContentKey === query.contentKey && a.Digest && a.Image && a.Deployable !== false)
     .sort((a, b) => (b.BuiltAt ?? '').localeCompare(a.BuiltAt ?? ''));
   for (const a of candidates) {
     try {
       const ref = parseImageReference(a.Image);
-      const head = await new RegistryClient(ref.registry, { insecure: opts.insecure }).headManifest(ref.repository, a.Digest);
+      const head = await registryClient(ref.registry, opts.config, { insecure: opts.insecure }).headManifest(ref.repository, a.Digest);
       if (!head) {
         opts.onMiss?.(`${a.Image}@${a.Digest} (${a.Version}) is gone from its registry`);
         continue;

@@ -4,7 +4,7 @@ import { precache } from './precache';
 
 /** Options of the cache plugin. */
 export interface CachePluginOptions {
-  /** Registries (host or host:port) spoken to over plain http besides loopback ones. */
+  /** Registries (host or host:port) spoken to over plain HTTP or unverified TLS, besides those the config's registries mark insecure. */
   insecureRegistries?: string[];
   /** Blobs copied at once into each registry (default 4). */
   concurrency?: number;
@@ -23,8 +23,8 @@ export class CachePlugin implements SousPlugin {
 
   constructor(private readonly opts: CachePluginOptions = {}) {}
 
-  private insecure(sous: Sous): string[] {
-    return this.opts.insecureRegistries ?? ((sous.config.sign as { insecureRegistries?: string[] })?.insecureRegistries ?? []);
+  private insecure(): string[] {
+    return this.opts.insecureRegistries ?? [];
   }
 
   apply(sous: Sous): void {
@@ -32,7 +32,7 @@ export class CachePlugin implements SousPlugin {
 
     sous.hooks.precache.tapPromise(this.name, async (artifact) => {
       const tags = artifact.image.tags.map((t) => t.slice(t.lastIndexOf(':') + 1)).filter((t) => t && !t.includes('/'));
-      const results = await precache({ reference: artifact.reference, tags, targets: artifact.targets, insecure: this.insecure(sous), concurrency: this.opts.concurrency });
+      const results = await precache({ reference: artifact.reference, tags, targets: artifact.targets, insecure: this.insecure(), concurrency: this.opts.concurrency, config: sous.config, source: { repo: artifact.source.repo, offset: artifact.source.offset } });
       for (const [cluster, r] of Object.entries(results)) {
         artifact.precache[cluster] = r;
         if (r.status === 'failed') log().warn(`pre-caching into ${cluster} (${r.registry}) failed: ${r.message}`, { cluster, registry: r.registry });
@@ -42,7 +42,7 @@ export class CachePlugin implements SousPlugin {
 
     if (this.opts.reuseBuilds !== false) {
       sous.hooks.cacheLookup.tapPromise({ name: this.name, stage: STAGE.NORMAL }, async (query) =>
-        lookupBuilt(query, { insecure: this.insecure(sous), onMiss: (why) => log().debug(`build cache miss: ${why}`) }),
+        lookupBuilt(query, { insecure: this.insecure(), config: sous.config, onMiss: (why) => log().debug(`build cache miss: ${why}`) }),
       );
     }
   }

@@ -1,4 +1,4 @@
-import { copyImage, isSousError, parseImageReference, RegistryClient, type Artifact, type CopyResult, type ImageReference } from '@sous/core';
+import { copyImage, imageNameIn, isSousError, parseImageReference, registryClient, type Artifact, type CopyResult, type ImageReference, type RegistryClient, type RegistryConfig } from '@sous/core';
 
 /** One cluster's pre-cache outcome, as the artifact records it. */
 export type PrecacheOutcome = Artifact['precache'][string];
@@ -14,6 +14,10 @@ export interface PrecacheRequest {
   insecure?: readonly string[];
   /** Blobs copied at once per registry. */
   concurrency?: number;
+  /** The resolved config: each registry's credentials, TLS and image name template. */
+  config?: RegistryConfig;
+  /** The source location, for the names cluster registries with their own template give the image. */
+  source?: { repo: string; offset: string };
 }
 
 /** The tag cosign keeps an image's signatures under. */
@@ -25,12 +29,18 @@ function signatureTag(digest: string): string {
  * Copies the image, and its signatures when it has any, into one registry.
  * Bytes are counted over both.
  */
-export async function copyWithSignature(src: ImageReference, registry: string, opts: { tags?: readonly string[]; insecure?: readonly string[]; concurrency?: number; clients?: Map<string, RegistryClient> }): Promise<{ image: CopyResult; signature?: CopyResult }> {
-  const dst = { registry, repository: src.repository };
-  const common = { insecure: opts.insecure, concurrency: opts.concurrency, clients: opts.clients ?? new Map<string, RegistryClient>() };
+export async function copyWithSignature(
+  src: ImageReference,
+  registry: string,
+  opts: { tags?: readonly string[]; insecure?: readonly string[]; concurrency?: number; clients?: Map<string, RegistryClient>; config?: RegistryConfig; source?: { repo: string; offset: string }; repository?: string },
+): Promise<{ image: CopyResult; signature?: CopyResult }> {
+  const dst = { registry, repository: opts.repository ?? src.repository };
+  const clients = opts.clients ?? new Map<string, RegistryClient>();
+  for (const r of [src.registry, registry]) if (!clients.has(r)) clients.set(r, registryClient(r, opts.config, { insecure: opts.insecure }));
+  const common = { insecure: opts.insecure, concurrency: opts.concurrency, clients };
   const image = await copyImage(src, dst, { ...common, tags: opts.tags });
   const sigTag = signatureTag(image.digest);
-  const source = common.clients.get(src.registry) ?? new RegistryClient(src.registry, { insecure: opts.insecure });
+  const source = clients.get(src.registry)!;
   if (!(await source.headManifest(src.repository, sigTag))) return { image };
   const signature = await copyImage({ registry: src.registry, repository: src.repository, tag: sigTag }, dst, { ...common, tags: [sigTag] });
   return { image, signature };
@@ -53,7 +63,9 @@ export async function precache(req: PrecacheRequest): Promise<Record<string, Pre
     [...byRegistry].map(async ([registry, clusters]) => {
       let outcome: PrecacheOutcome;
       try {
-        const r = await copyWithSignature(src, registry, { tags: req.tags, insecure: req.insecure, concurrency: req.concurrency });
+        // A cluster registry with an image name template of its own names the copy its way.
+        const to = req.source ? parseImageReference(imageNameIn(req.config, registry, `${src.registry}/${src.repository}`, req.source.repo, req.source.offset)) : { registry, repository: src.repository };
+        const r = await copyWithSignature(src, to.registry, { tags: req.tags, insecure: req.insecure, concurrency: req.concurrency, config: req.config, repository: to.repository });
         const bytesSent = r.image.bytesSent + (r.signature?.bytesSent ?? 0);
         const copied = r.image.status === 'copied' || r.signature?.status === 'copied';
         const blobs = r.image.blobs;

@@ -1,5 +1,5 @@
 import type Docker from 'dockerode';
-import { failure, type BuiltImage } from '@sous/core';
+import { engineAuthFor, engineRegistryError, failure, parseImageReference, registryOfReference, resolveRegistryAuth, type BuiltImage, type RegistryConfig } from '@sous/core';
 import { connectEngine, engineUnreachable, isUnreachable, resolveDockerHost } from '@sous/plugin-docker';
 
 export { isUnreachable };
@@ -43,7 +43,7 @@ export function imageRef(image: BuiltImage): string {
  * The image's inspection, pulling it by digest first when the engine does not
  * have it (`sous test` on a machine that did not build it).
  */
-export async function ensureImage(engine: Engine, image: BuiltImage): Promise<Docker.ImageInspectInfo> {
+export async function ensureImage(engine: Engine, image: BuiltImage, registries?: RegistryConfig): Promise<Docker.ImageInspectInfo> {
   const { docker } = engine;
   const ref = imageRef(image);
   try {
@@ -56,9 +56,10 @@ export async function ensureImage(engine: Engine, image: BuiltImage): Promise<Do
   if (!pullRef) {
     throw failure('IMAGE_NOT_FOUND', `the engine at ${engine.host} has no image ${ref}`, { hints: ['Build it again: sous build --tag VERSION --force'] });
   }
+  const registry = registryOfReference(pullRef);
   try {
-    const registry = pullRef.split('/')[0];
-    const stream = await docker.pull(pullRef, { authconfig: { serveraddress: registry } });
+    // Pulled with the credentials Sous resolves for the registry, as `docker pull` after `docker login` would.
+    const stream = await docker.pull(pullRef, { authconfig: await engineAuthFor(registry, registries) });
     await new Promise<void>((resolve, reject) => {
       docker.modem.followProgress(stream, (err: Error | null, events: { error?: string; errorDetail?: { message?: string } }[]) => {
         const bad = events?.find((ev) => ev.error || ev.errorDetail);
@@ -70,6 +71,9 @@ export async function ensureImage(engine: Engine, image: BuiltImage): Promise<Do
     return await docker.getImage(pullRef).inspect();
   } catch (e) {
     if (isUnreachable(e)) throw unreachable(engine, e);
+    if (e instanceof Error && e.name === 'SousError') throw e;
+    const named = engineRegistryError(registry, parseImageReference(pullRef).repository, 'pull from', await resolveRegistryAuth(registry, registries), engineMessage(e));
+    if (named) throw named;
     throw failure('IMAGE_PULL_FAILED', `cannot pull ${pullRef}: ${engineMessage(e)}`, {
       cause: e,
       hints: ['Check that the registry is up and still has the image (the artifact index records where it was pushed)'],

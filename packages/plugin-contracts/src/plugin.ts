@@ -25,7 +25,7 @@ export class ContractsPlugin implements SousPlugin {
       const options = resolveOptions(this.opts, sous.config.contracts);
       const settings = startupSettings(report, options);
       const logger = sous.context(this.name).logger;
-      const results = await runContracts({ engine: engineFor(sous.config.dockerHost), image: report.image, kind: report.kind, settings, options, logger });
+      const results = await runContracts({ engine: engineFor(sous.config.dockerHost), image: report.image, kind: report.kind, settings, options, logger, registries: sous.config });
       report.results.push(...results);
     });
   }

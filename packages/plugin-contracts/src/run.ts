@@ -1,4 +1,4 @@
-import { failure, isSousError, type BuiltImage, type Logger } from '@sous/core';
+import { failure, isSousError, type BuiltImage, type Logger, type RegistryConfig } from '@sous/core';
 import { CONTRACT_CODES } from './codes';
 import { removeStrayContainers } from './cleanup';
 import { ContractContainer, freePorts, StartFailed } from './container';
@@ -21,6 +21,8 @@ export interface RunInput {
   settings: StartupSettings;
   options: ResolvedContractsOptions;
   logger?: Logger;
+  /** The config's registry settings: the credentials an image not on the engine is pulled with. */
+  registries?: RegistryConfig;
 }
 
 const RUNTIME: Record<'service' | 'worker', StandardContract[]> = {
@@ -48,7 +50,7 @@ async function run(input: RunInput): Promise<ContractOutcome[]> {
   const results = new Results();
   // Containers of killed runs are removed on the side; failing to is no reason to fail the contracts.
   const sweep = removeStrayContainers(engine.docker).catch(() => [] as string[]);
-  const info = await ensureImage(engine, image);
+  const info = await ensureImage(engine, image, input.registries);
   imageContracts(info, results, options.disable);
   const mode = SERVICE_KINDS.includes(kind) ? 'service' : WORKER_KINDS.includes(kind) ? 'worker' : undefined;
   if (mode) await runContainer(input, mode, results);

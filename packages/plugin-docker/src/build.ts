@@ -1,6 +1,8 @@
 import type { Readable } from 'node:stream';
 import type Dockerode from 'dockerode';
-import { failure, isSousError, type BuildRequest, type BuiltImage, type SousError } from '@sous/core';
+import { canonicalRegistry, engineAuthConfig, failure, isSousError, parseImageReference, registryClient, registryOfReference, resolveRegistryAuth, type BuildRequest, type BuiltImage, type RegistryAuth, type RegistryConfig, type SousError } from '@sous/core';
+import { externalImages } from './dockerfile';
+import { pullPrivate } from './inputs';
 import { makeContext } from './context';
 import { engineError } from './engine';
 import { BuildTracker, type FailedStep } from './progress';
@@ -61,6 +63,25 @@ async function untag(docker: Dockerode, tags: readonly string[], imageId: string
 }
 
 /**
+ * The credentials of the registries a plan's base images come from (FROM and
+ * COPY --from), for the registries that have any.
+ */
+export async function baseImageAuths(plan: { dockerfile: string; buildArgs: Readonly<Record<string, string>> }, config?: RegistryConfig): Promise<Map<string, RegistryAuth>> {
+  const hosts = new Set(externalImages(plan.dockerfile, plan.buildArgs).map(registryOfReference));
+  const out = new Map<string, RegistryAuth>();
+  for (const h of hosts) {
+    const a = await resolveRegistryAuth(h, config);
+    if (a.credential) out.set(a.host, a);
+  }
+  return out;
+}
+
+/** X-Registry-Config: every credential a build may need, keyed by registry (the Engine API documents it for the classic builder). */
+function registryConfigHeader(auths: Map<string, RegistryAuth>): Record<string, ReturnType<typeof engineAuthConfig>> {
+  return Object.fromEntries([...auths.values()].map((a) => [engineAuthConfig(a).serveraddress, engineAuthConfig(a)]));
+}
+
+/**
  * Builds a plan with the engine's BuildKit builder: streams the context,
  * tags the image with every requested tag, and reports progress as it goes.
  */
@@ -77,10 +98,27 @@ export async function buildWithEngine(docker: Dockerode, req: BuildRequest): Pro
   const tracker = new BuildTracker(req.onProgress);
   let session: Session | undefined;
   try {
-    if (Object.keys(plan.secrets).length) {
-      // Only builds with secrets need a session, and only they load gRPC.
+    const auths = await baseImageAuths(plan, req.workspace.config);
+    // Private images the engine lacks (a re-label plan's FROM, a base the plan did not see) are pulled by the engine first:
+    // its pull honours certs.d, which not every engine's BuildKit resolver does.
+    for (const ref of auths.size ? externalImages(plan.dockerfile, plan.buildArgs) : []) {
+      if (!auths.has(canonicalRegistry(registryOfReference(ref)))) continue;
+      const have = await docker.getImage(ref).inspect().then(() => true, () => false);
+      if (!have) await pullPrivate(docker, ref, req.workspace.config);
+    }
+    if (Object.keys(plan.secrets).length || auths.size) {
+      // Only builds with secrets or private base images need a session, and only they load gRPC.
       const { openSession } = await import('./session');
-      session = await openSession(docker, { secrets: plan.secrets });
+      session = await openSession(docker, {
+        secrets: plan.secrets,
+        credentials: auths.size
+          ? async (host) => {
+              const a = auths.get(canonicalRegistry(host));
+              if (!a?.credential) return undefined;
+              return a.credential.identityToken ? { username: '', secret: a.credential.identityToken } : { username: a.credential.username, secret: a.credential.password ?? '' };
+            }
+          : undefined,
+      });
     }
     const query: Record<string, unknown> = {
       t: tags,
@@ -97,6 +135,7 @@ export async function buildWithEngine(docker: Dockerode, req: BuildRequest): Pro
       method: 'POST',
       file: context.stream,
       options: query,
+      ...(auths.size ? { registryconfig: registryConfigHeader(auths) } : {}),
       isStream: true,
       statusCodes: { 200: true, 400: 'bad parameter', 500: 'server error' },
     });
@@ -117,10 +156,35 @@ export async function buildWithEngine(docker: Dockerode, req: BuildRequest): Pro
   if (tracker.error || !tracker.imageId) {
     if (tracker.imageId) await untag(docker, tags, tracker.imageId);
     const step = tracker.failedStep();
-    if (step) throw stepError(step, dockerfileLabel);
+    if (step) {
+      const e = stepError(step, dockerfileLabel);
+      if (e.code === 'BASE_IMAGE_UNAVAILABLE') await whyBaseUnavailable(step.name, req.workspace.config);
+      throw e;
+    }
     throw buildError(tracker.error ?? 'the engine reported no image', dockerfileLabel);
   }
   return { id: tracker.imageId, name: repositoryOf(tags[0]), tags: [...tags], labels: { ...plan.labels }, contentKey: req.contentKey };
+}
+
+/**
+ * A base image the builder could not load: when its registry is one Sous can
+ * ask, ask it, so that a credential refused, a name denied or a certificate
+ * not trusted is reported as that (with where the credential came from).
+ */
+async function whyBaseUnavailable(stepName: string, config: RegistryConfig): Promise<void> {
+  const ref = /^\[internal\] load metadata for (.+)$/.exec(stepName)?.[1];
+  if (!ref) return;
+  let parsed: ReturnType<typeof parseImageReference>;
+  try {
+    parsed = parseImageReference(ref);
+  } catch {
+    return;
+  }
+  try {
+    await registryClient(parsed.registry, config, { timeoutMs: 10_000 }).headManifest(parsed.repository, parsed.digest ?? parsed.tag ?? 'latest');
+  } catch (e) {
+    if (isSousError(e) && /^(REGISTRY_(UNAUTHORIZED|DENIED|TLS_|PROXY_|TOKEN_)|CREDENTIAL_HELPER_FAILED)/.test(e.code)) throw e;
+  }
 }
 
 function contextFailure(e: unknown, dir: string): SousError {

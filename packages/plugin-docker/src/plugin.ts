@@ -1,8 +1,9 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import type Dockerode from 'dockerode';
-import { declaredArgs, STAGE, usageError, type BuildPlan, type Sous, type SousPlugin, type Workspace } from '@sous/core';
-import { buildWithEngine } from './build';
+import { declaredArgs, registryClient, STAGE, usageError, type BuildPlan, type Sous, type SousPlugin, type Workspace } from '@sous/core';
+import { buildWithEngine, repositoryOf } from './build';
+import { splitRepository } from './registry';
 import { connectEngine } from './engine';
 import { baseImageInputs } from './inputs';
 import { publishImage } from './publish';
@@ -69,11 +70,19 @@ export class DockerPlugin implements SousPlugin {
       return { ...plan, dockerfile, contextDir: ws.dir, buildArgs: { ...Object.fromEntries(fromConfig), ...plan.buildArgs } };
     });
 
-    sous.hooks.finalizePlan.tapPromise(this.name, async (plan) => ({ ...plan, inputs: { ...plan.inputs, ...(await baseImageInputs(engine(), plan)) } }));
+    sous.hooks.finalizePlan.tapPromise(this.name, async (plan) => ({ ...plan, inputs: { ...plan.inputs, ...(await baseImageInputs(engine(), plan, sous.config)) } }));
 
-    sous.hooks.buildImage.tapPromise(this.name, (req) => buildWithEngine(engine(), req));
+    sous.hooks.buildImage.tapPromise(this.name, (req) => {
+      // While the engine builds (and the process mostly waits): the registry client's module, TLS context, connection and
+      // auth challenge, so that none of it runs later beside the contracts, which time what the container does.
+      if (req.tags[0]) {
+        const { host, repository } = splitRepository(repositoryOf(req.tags[0]));
+        void registryClient(host, sous.config).prepare(repository);
+      }
+      return buildWithEngine(engine(), req);
+    });
 
-    sous.hooks.publish.tapPromise(this.name, (artifact) => publishImage(engine(), artifact, (p) => log.debug(p.message)));
+    sous.hooks.publish.tapPromise(this.name, (artifact) => publishImage(engine(), artifact, (p) => log.debug(p.message), sous.config));
   }
 }
 

@@ -1,4 +1,4 @@
-import { failure, type SousError } from '@sous/core';
+import { canonicalRegistry, failure, type SousError } from '@sous/core';
 
 /** A reference split into the registry host and the repository path on it. */
 export interface RegistryRef {
@@ -10,7 +10,7 @@ export interface RegistryRef {
 export function splitRepository(repo: string): RegistryRef {
   const slash = repo.indexOf('/');
   const first = slash < 0 ? '' : repo.slice(0, slash);
-  if (first && (first.includes('.') || first.includes(':') || first === 'localhost')) return { host: first, repository: repo.slice(slash + 1) };
+  if (first && (first.includes('.') || first.includes(':') || first === 'localhost')) return { host: canonicalRegistry(first), repository: repo.slice(slash + 1) };
   return { host: 'docker.io', repository: repo.includes('/') ? repo : `library/${repo}` };
 }
 

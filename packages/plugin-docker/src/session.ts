@@ -9,8 +9,10 @@ import { failure } from '@sous/core';
 /**
  * A BuildKit session: a gRPC server Sous runs over a connection the engine
  * opened (`POST /session`, upgraded to h2c). The builder calls back into it
- * for what must never be in the context or the image: secrets. It also
- * answers the engine's health checks, without which it drops the session.
+ * for what must never be in the context or the image: secrets, and the
+ * credentials of the registries its base images come from (the Auth
+ * service docker buildx answers too). It also answers the engine's health
+ * checks, without which it drops the session.
  */
 export interface Session {
   readonly id: string;
@@ -22,6 +24,8 @@ const root = protobuf.Root.fromJSON({
     GetSecretRequest: { fields: { ID: { type: 'string', id: 1 }, annotations: { keyType: 'string', type: 'string', id: 2 } as protobuf.IField } },
     GetSecretResponse: { fields: { data: { type: 'bytes', id: 1 } } },
     HealthCheckRequest: { fields: { service: { type: 'string', id: 1 } } },
+    CredentialsRequest: { fields: { Host: { type: 'string', id: 1 } } },
+    CredentialsResponse: { fields: { Username: { type: 'string', id: 1 }, Secret: { type: 'string', id: 2 } } },
     HealthCheckResponse: { fields: { status: { type: 'int32', id: 1 } } },
   },
 });
@@ -42,10 +46,15 @@ function unary(pathName: string, req: string, res: string): grpc.MethodDefinitio
 
 const SECRETS = { GetSecret: unary('/moby.buildkit.secrets.v1.Secrets/GetSecret', 'GetSecretRequest', 'GetSecretResponse') };
 const HEALTH = { Check: unary('/grpc.health.v1.Health/Check', 'HealthCheckRequest', 'HealthCheckResponse') };
+// Only Credentials: BuildKit then asks the token service itself; FetchToken and the token authority answer UNIMPLEMENTED, which it expects.
+const AUTH = { Credentials: unary('/moby.filesync.v1.Auth/Credentials', 'CredentialsRequest', 'CredentialsResponse') };
+
+/** A registry's credential as the Auth service hands it over: a user and secret, or an identity token as the secret of no user. */
+export type SessionCredentials = (host: string) => Promise<{ username: string; secret: string } | undefined>;
 const SERVING = 1;
 
-/** Opens a session that hands the builder the given secrets (id → file path), read when a step asks. */
-export async function openSession(docker: Dockerode, opts: { secrets: Record<string, string> }): Promise<Session> {
+/** Opens a session that hands the builder the given secrets (id → file path), read when a step asks, and registry credentials. */
+export async function openSession(docker: Dockerode, opts: { secrets: Record<string, string>; credentials?: SessionCredentials }): Promise<Session> {
   for (const [id, file] of Object.entries(opts.secrets)) {
     try {
       await fs.promises.access(file, fs.constants.R_OK);
@@ -56,7 +65,7 @@ export async function openSession(docker: Dockerode, opts: { secrets: Record<str
     }
   }
   const id = crypto.randomUUID();
-  const methods = [SECRETS.GetSecret.path, HEALTH.Check.path];
+  const methods = [SECRETS.GetSecret.path, HEALTH.Check.path, ...(opts.credentials ? [AUTH.Credentials.path] : [])];
   const socket = await new Promise<Duplex>((resolve, reject) => {
     docker.modem.dial(
       {
@@ -84,6 +93,17 @@ export async function openSession(docker: Dockerode, opts: { secrets: Record<str
     },
   });
   server.addService(HEALTH, { Check: (_c: unknown, cb: grpc.sendUnaryData<object>) => cb(null, { status: SERVING }) });
+  const credentials = opts.credentials;
+  if (credentials) {
+    server.addService(AUTH, {
+      Credentials: (call: grpc.ServerUnaryCall<{ Host: string }, object>, cb: grpc.sendUnaryData<object>) => {
+        credentials(call.request.Host).then(
+          (c) => cb(null, c ? { Username: c.username, Secret: c.secret } : {}),
+          (e: Error) => cb({ code: grpc.status.UNAVAILABLE, details: e.message }),
+        );
+      },
+    });
+  }
   server.createConnectionInjector(grpc.ServerCredentials.createInsecure()).injectConnection(socket);
   return {
     id,

@@ -1,4 +1,4 @@
-import { failure, isSousError } from '@sous/core';
+import { engineAuthFor, engineRegistryError, failure, isSousError, SousError, parseImageReference, registryOfReference, resolveRegistryAuth, type RegistryConfig } from '@sous/core';
 import { demuxLogs, engineMessage, type Engine } from './engine';
 import { LABELS, ownedBy } from './labels';
 
@@ -149,16 +149,20 @@ export async function containerLogs(engine: Engine, id: string, lines: number): 
  * reference by digest is only pulled once. A registry that does not know the
  * image is not retryable; a registry that cannot be reached is.
  */
-export async function ensureImage(engine: Engine, ref: string, onProgress?: (m: string) => void): Promise<void> {
+export async function ensureImage(engine: Engine, ref: string, onProgress?: (m: string) => void, registries?: RegistryConfig): Promise<void> {
   const have = await engine.find(`/images/${encodeURIComponent(ref)}/json`, `inspecting image ${ref}`);
   if (have) return;
   onProgress?.(`pulling ${ref}`);
   const at = ref.lastIndexOf('@');
   const query = at > 0 ? { fromImage: ref } : { fromImage: ref.slice(0, ref.lastIndexOf(':')), tag: ref.slice(ref.lastIndexOf(':') + 1) };
+  // The engine pulls with the credentials Sous resolves for the image's registry, as `docker pull` after `docker login` would.
+  const authconfig = await engineAuthFor(registryOfReference(ref), registries);
   let stream: NodeJS.ReadableStream;
   try {
-    stream = await engine.call<NodeJS.ReadableStream>('POST', '/images/create', { query, stream: true, doing: `pulling ${ref}` });
+    stream = await engine.call<NodeJS.ReadableStream>('POST', '/images/create', { query, stream: true, authconfig, doing: `pulling ${ref}` });
   } catch (e) {
+    const named = await registryRefusal(ref, engineMessage(isSousError(e) ? (e.cause ?? e) : e), registries);
+    if (named) throw named;
     if (!isSousError(e) || e.details?.retryable === true) throw e;
     throw pullFailed(engine, ref, engineMessage(e.cause ?? e), false);
   }
@@ -172,7 +176,26 @@ export async function ensureImage(engine: Engine, ref: string, onProgress?: (m: 
       },
     );
   });
-  if (error) throw pullFailed(engine, ref, error, /connection refused|timeout|503|502|500|EOF|reset by peer/i.test(error));
+  if (error) {
+    const named = await registryRefusal(ref, error, registries);
+    if (named) throw named;
+    throw pullFailed(engine, ref, error, /connection refused|timeout|503|502|500|EOF|reset by peer/i.test(error));
+  }
+}
+
+/** A pull the registry refused (credentials, access, TLS): not retryable, and named for what it is. */
+async function registryRefusal(ref: string, message: string, registries?: RegistryConfig): Promise<SousError | undefined> {
+  const registry = registryOfReference(ref);
+  const named = engineRegistryError(registry, repositoryOf(ref), 'pull from', await resolveRegistryAuth(registry, registries), message);
+  return named ? new SousError(named.code, named.message, { hints: named.hints, details: { ...named.details, retryable: false, image: ref } }) : undefined;
+}
+
+function repositoryOf(ref: string): string {
+  try {
+    return parseImageReference(ref).repository;
+  } catch {
+    return ref;
+  }
 }
 
 function pullFailed(engine: Engine, ref: string, why: string, retryable: boolean) {

@@ -1,5 +1,5 @@
 import type Dockerode from 'dockerode';
-import { failure, isSousError, usageError, type SousError } from '@sous/core';
+import { failure, isSousError, usageError, type EngineAuthConfig, type SousError } from '@sous/core';
 import { connectEngine } from '@sous/plugin-docker';
 
 /** Where a cluster's engine is, and the per-cluster settings its BaseURL may carry as query parameters. */
@@ -104,6 +104,8 @@ export interface CallOptions {
   /** What the call does, for error messages ("creating container x"). */
   doing: string;
   signal?: AbortSignal;
+  /** Registry credentials for the call (X-Registry-Auth): pulls, swarm service create and update. */
+  authconfig?: EngineAuthConfig;
 }
 
 const OK: Record<number, boolean> = { 200: true, 201: true, 204: true, 304: true };
@@ -139,6 +141,7 @@ export class Engine {
       options: { _query: options, _body: opts.body ?? {} },
     };
     if (opts.file) dialOpts.file = opts.file;
+    if (opts.authconfig) dialOpts.authconfig = opts.authconfig;
     return new Promise<T>((resolve, reject) => {
       (this.docker.modem as unknown as { dial(o: unknown, cb: (err: unknown, data: unknown) => void): void }).dial(dialOpts, (err, data) => {
         if (err) reject(engineError(err, this.address, opts.doing));

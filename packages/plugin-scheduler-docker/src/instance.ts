@@ -1,4 +1,4 @@
-import { failure, type Cluster, type DeploySpec, type DeployState } from '@sous/core';
+import { failure, imageNameIn, type Cluster, type DeploySpec, type DeployState, type RegistryConfig } from '@sous/core';
 
 /** Kinds that run as long-lived instances; the others need a scheduler with jobs or cron. */
 export const LONG_RUNNING_KINDS: readonly string[] = ['http-service', 'worker', 'on-demand'];
@@ -31,9 +31,10 @@ export function repositoryPath(image: string): string {
 /**
  * The image an instance runs: `<registry>/<repository path>@<digest>`, from
  * the cluster's own registry when it has one (pre-cached there under the same
- * path), else the artifact's image name.
+ * path, or the name that registry's imageName template gives it), else the
+ * artifact's image name.
  */
-export function imageReference(d: DeployState, cluster: Cluster): string {
+export function imageReference(d: DeployState, cluster: Cluster, config?: RegistryConfig): string {
   const spec = d.spec;
   if (!spec.Image) {
     throw failure('IMAGE_UNKNOWN', `${d.id}: the deployment pins ${spec.Digest ? `digest ${spec.Digest}` : `version ${spec.Version}`} but names no image repository`, {
@@ -41,7 +42,11 @@ export function imageReference(d: DeployState, cluster: Cluster): string {
       details: { retryable: false },
     });
   }
-  const base = cluster.Registry ? `${cluster.Registry.replace(/\/+$/, '')}/${repositoryPath(spec.Image)}` : stripRef(spec.Image);
+  const base = cluster.Registry
+    ? config
+      ? imageNameIn(config, cluster.Registry, stripRef(spec.Image), d.manifestID.source.repo, d.manifestID.source.dir)
+      : `${cluster.Registry.replace(/\/+$/, '')}/${repositoryPath(spec.Image)}`
+    : stripRef(spec.Image);
   return spec.Digest ? `${base}@${spec.Digest}` : `${base}:${spec.Version}`;
 }
 

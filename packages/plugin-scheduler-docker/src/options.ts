@@ -1,4 +1,4 @@
-import { usageError, type Cluster } from '@sous/core';
+import { usageError, type Cluster, type RegistryConfig } from '@sous/core';
 import { parseEngineURL, type EngineTarget } from './engine';
 
 /** Settings for the clusters of kind docker; each may be given for all clusters or per cluster. */
@@ -41,6 +41,8 @@ export interface ClusterSettings {
   settleMs: number;
   init: boolean;
   logLines: number;
+  /** The config's registry settings: credentials for pulls, image names in the cluster's registry. */
+  registries?: RegistryConfig;
 }
 
 const ANY = new Set(['0.0.0.0', '::', '']);
@@ -50,7 +52,7 @@ const ANY = new Set(['0.0.0.0', '::', '']);
  * query parameters), then the plugin's per-cluster options, then the plugin's
  * options, then the defaults.
  */
-export function clusterSettings(name: string, def: Cluster, opts: DockerSchedulerOptions, gdm?: string): ClusterSettings {
+export function clusterSettings(name: string, def: Cluster, opts: DockerSchedulerOptions, gdm?: string, registries?: RegistryConfig): ClusterSettings {
   const engine = parseEngineURL(def.BaseURL, name);
   const per = opts.clusters?.[name] ?? {};
   const pick = <K extends keyof DockerClusterOptions>(k: K): DockerClusterOptions[K] => per[k] ?? opts[k];
@@ -75,5 +77,6 @@ export function clusterSettings(name: string, def: Cluster, opts: DockerSchedule
     settleMs: pick('settleMs') ?? 2000,
     init: pick('init') ?? true,
     logLines: opts.logLines ?? 20,
+    registries,
   };
 }

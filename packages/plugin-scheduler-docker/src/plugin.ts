@@ -1,4 +1,4 @@
-import type { Cluster, Sous, SousPlugin } from '@sous/core';
+import type { Cluster, RegistryConfig, Sous, SousPlugin } from '@sous/core';
 import { clusterSettings, type DockerSchedulerOptions } from './options';
 import { DockerScheduler } from './scheduler';
 
@@ -14,17 +14,17 @@ export class DockerSchedulerPlugin implements SousPlugin {
   constructor(readonly options: DockerSchedulerOptions = {}) {}
 
   /** The scheduler for a cluster (made on first use). */
-  schedulerFor(name: string, def: Cluster, gdm?: string): DockerScheduler {
+  schedulerFor(name: string, def: Cluster, gdm?: string, registries?: RegistryConfig): DockerScheduler {
     const key = JSON.stringify([def, gdm]);
     const have = this.schedulers.get(name);
     if (have && have.key === key) return have.scheduler;
-    const scheduler = new DockerScheduler(clusterSettings(name, def, this.options, gdm));
+    const scheduler = new DockerScheduler(clusterSettings(name, def, this.options, gdm, registries));
     this.schedulers.set(name, { key, scheduler });
     return scheduler;
   }
 
   apply(sous: Sous): void {
-    sous.hooks.scheduler.for('docker').tap(this.name, (c) => this.schedulerFor(c.name, c.def, c.gdm));
+    sous.hooks.scheduler.for('docker').tap(this.name, (c) => this.schedulerFor(c.name, c.def, c.gdm, sous.config));
   }
 }
 

@@ -97,7 +97,7 @@ export class Rollout {
     }
     // Scaling down: the newest go first.
     while (ready.length > this.want) await this.retire(ready.pop()!);
-    if (ready.length < this.want) await ensureImage(this.engine, imageReference(this.post, this.s.def), (m) => this.progress(m));
+    if (ready.length < this.want) await ensureImage(this.engine, imageReference(this.post, this.s.def, this.s.registries), (m) => this.progress(m), this.s.registries);
     while (ready.length < this.want) {
       const batch = old.length ? 1 : this.want - ready.length;
       this.progress(`starting ${batch} instance(s) of ${this.post.spec.Version}`);
@@ -126,7 +126,7 @@ export class Rollout {
 
   private async startOne(): Promise<{ id: string; result: WaitResult }> {
     const name = `sous-${slug(this.post.id, 48)}-${crypto.randomBytes(4).toString('hex')}`;
-    const id = await createContainer(this.engine, name, containerBody(this.post, this.s, imageReference(this.post, this.s.def), this.config, this.opts));
+    const id = await createContainer(this.engine, name, containerBody(this.post, this.s, imageReference(this.post, this.s.def, this.s.registries), this.config, this.opts));
     this.started.push(id);
     await startContainer(this.engine, id);
     return { id, result: await this.watch(id) };

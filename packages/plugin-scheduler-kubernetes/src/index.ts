@@ -1,4 +1,4 @@
-import type { ClusterRef, Scheduler, Sous, SousPlugin } from '@sous/core';
+import { resolveRegistryAuth, type ClusterRef, type Scheduler, type Sous, type SousPlugin } from '@sous/core';
 import { settingsFor, type KubernetesOptions } from './options';
 import { KubernetesScheduler } from './scheduler';
 
@@ -24,12 +24,14 @@ export class KubernetesSchedulerPlugin implements SousPlugin {
           cluster: c,
           settings: settingsFor(c.name, this.opts),
           registry,
+          registries: sous.config,
           pollMs: this.opts.pollMs ?? 2000,
           requestTimeoutMs: this.opts.requestTimeoutMs ?? 30_000,
           basePort: this.opts.basePort ?? 8080,
           env: this.opts.env ?? process.env,
           serviceAccountDir: this.opts.serviceAccountDir,
-          pullCredentials: this.opts.pullCredentials,
+          // By default, the credential core's lookup finds for the registry (the config's registries, Docker's config.json).
+          pullCredentials: this.opts.pullCredentials ?? (async (r) => (await resolveRegistryAuth(r, sous.config)).credential),
           restricted: this.opts.restricted,
           watch: this.opts.watch,
         });

@@ -11,6 +11,8 @@ export interface KubeCluster {
   certificateAuthorityData?: string;
   insecureSkipTLSVerify?: boolean;
   tlsServerName?: string;
+  /** `proxy-url`: the proxy kubectl goes through to this server. */
+  proxyUrl?: string;
 }
 
 /** An `exec` credential plugin, as kubeconfig's `users[].user.exec` names it. */
@@ -105,6 +107,7 @@ function readFile(file: string, into: KubeConfigFiles): void {
       certificateAuthorityData: str(c['certificate-authority-data']),
       insecureSkipTLSVerify: c['insecure-skip-tls-verify'] === true,
       tlsServerName: str(c['tls-server-name']),
+      proxyUrl: str(c['proxy-url']),
     });
   }
   for (const [name, u] of named(obj.users, 'users', file)) {

@@ -1,4 +1,4 @@
-import { formatManifestID, intentHash, pinnedImage, usageError, type DeploySpec, type DeployState, type Manifest, type Startup, type StoredView } from '@sous/core';
+import { formatManifestID, intentHash, pinnedImage, usageError, type DeploySpec, type DeployState, type Manifest, type RegistryConfig, type Startup, type StoredView } from '@sous/core';
 import type {
   V1Container,
   V1CronJob,
@@ -59,7 +59,7 @@ export interface BuildContext {
 }
 
 /** The image a deployment runs: the application's image in the cluster's registry, pinned by digest. */
-export const imageFor = (s: DeployState, registry: string | undefined): string => pinnedImage(s, registry, { code: 'KUBERNETES', factory: 'kubernetesScheduler' });
+export const imageFor = (s: DeployState, registry: string | undefined, config?: RegistryConfig): string => pinnedImage(s, registry, { code: 'KUBERNETES', factory: 'kubernetesScheduler' }, config);
 
 export function portCount(spec: DeploySpec): number {
   return Math.max(0, Math.trunc(Number(spec.Resources?.ports ?? 1)) || 0);

@@ -1,5 +1,5 @@
 import * as fs from 'node:fs';
-import { usageError, type ClusterRef } from '@sous/core';
+import { proxyFor, usageError, type ClusterRef } from '@sous/core';
 import type * as K8s from '@kubernetes/client-node';
 import { k8s } from './client';
 import type { ExecCredentials } from './exec-credential';
@@ -87,6 +87,12 @@ export function settingsFor(cluster: string, opts: KubernetesOptions): ClusterSe
     out[key] = own[key] ?? fromEnv(`SOUS_KUBE_${suffix}_${envSuffix(cluster)}`) ?? opts[key] ?? fromEnv(`SOUS_KUBE_${suffix}`);
   }
   return out as KubernetesClusterOptions;
+}
+
+/** The cluster's proxy: the kubeconfig's own proxy-url, else the environment's for the server's URL. */
+function proxyOf(server: string, configured: string | undefined, env: Record<string, string | undefined>): { proxyUrl?: string } {
+  const proxyUrl = configured ?? proxyFor(server, env);
+  return proxyUrl ? { proxyUrl } : {};
 }
 
 function isLoopback(host: string): boolean {
@@ -226,6 +232,8 @@ export async function connectionFor(c: ClusterRef, s: ClusterSettings, env: Reco
     skipTLSVerify: http || (s.skipTLSVerify ?? cl.insecureSkipTLSVerify ?? false),
     ...(s.caFile ? { caFile: s.caFile } : cl.certificateAuthorityData ? { caData: cl.certificateAuthorityData } : cl.certificateAuthority ? { caFile: cl.certificateAuthority } : {}),
     ...(cl.tlsServerName ? { tlsServerName: cl.tlsServerName } : {}),
+    // The kubeconfig's proxy-url, else HTTPS_PROXY / NO_PROXY as every other outgoing call of Sous reads them.
+    ...proxyOf(server, cl.proxyUrl, env),
   };
   const namespace = s.namespace || ctx?.namespace || 'default';
   const kc = new (k8s().KubeConfig)();

@@ -1,4 +1,4 @@
-import { isSousError, sleep, SousError, usageError, type Action, type ActionOutcome, type ApplyOptions, type ClusterRef, type DeployState, type Lease, type LogLine, type LogRequest, type Scheduler } from '@sous/core';
+import { isSousError, sleep, SousError, usageError, type Action, type ActionOutcome, type ApplyOptions, type ClusterRef, type DeployState, type Lease, type LogLine, type LogRequest, type RegistryConfig, type Scheduler } from '@sous/core';
 import { podLogs } from './logs';
 import type { KubernetesObject, V1CronJob, V1Deployment } from '@kubernetes/client-node';
 import { applyAs, applyObject, deleteObject, ownedBy, readObject, type ApplyContext, type Kind } from './apply';
@@ -33,6 +33,8 @@ export interface KubernetesContext {
   settings: ClusterSettings;
   /** The registry images are named in (the cluster's own, or Sous's). */
   registry?: string;
+  /** The config's registry settings: the image name template of that registry. */
+  registries?: RegistryConfig;
   pollMs: number;
   requestTimeoutMs: number;
   basePort: number;
@@ -189,7 +191,7 @@ export class KubernetesScheduler implements Scheduler {
     const ok = action.kind === 'create' ? 'created' : 'updated';
     const notOk = action.kind === 'create' ? 'not created' : 'not updated';
     const before = refOf(prior);
-    const image = imageFor(post, this.ctx.registry);
+    const image = imageFor(post, this.ctx.registry, this.ctx.registries);
     const secretValues = this.secretValues(post, opts);
     const build: BuildContext = {
       namespace: s.conn.namespace,

@@ -1,4 +1,4 @@
-import { SousError } from '@sous/core';
+import { SousError, sousFetch } from '@sous/core';
 
 /** How the plugin talks to one Singularity. */
 export interface ClientOptions {
@@ -96,7 +96,7 @@ export class SingularityClient {
     return this.slot(async () => {
       let res: Response;
       try {
-        res = await fetch(url, {
+        res = await sousFetch(url, {
           method,
           headers: { accept: 'application/json', ...(opts.body !== undefined ? { 'content-type': 'application/json' } : {}), ...(this.opts.headers ?? {}) },
           body: opts.body !== undefined ? JSON.stringify(opts.body) : undefined,

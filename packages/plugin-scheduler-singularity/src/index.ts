@@ -72,6 +72,7 @@ export class SingularitySchedulerPlugin implements SousPlugin {
       cluster: c,
       client,
       registry,
+      registries: sous.config,
       user: this.opts.user || sous.config.user.email || sous.config.user.name,
       pollMs: this.opts.pollMs ?? 2000,
     });

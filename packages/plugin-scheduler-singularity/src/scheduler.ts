@@ -1,5 +1,5 @@
 import * as crypto from 'node:crypto';
-import { comparableJSON, failure, isSousError, sleep, SousError, usageError, type Action, type ActionOutcome, type ApplyOptions, type ClusterRef, type DeployState, type LogLine, type LogRequest, type Scheduler } from '@sous/core';
+import { comparableJSON, failure, isSousError, sleep, SousError, usageError, type Action, type ActionOutcome, type ApplyOptions, type ClusterRef, type DeployState, type LogLine, type LogRequest, type RegistryConfig, type Scheduler } from '@sous/core';
 import { checkLogRequest, sandboxLogs } from './logs';
 import type { SingularityClient } from './client';
 import type { DeployHistory, RequestParent } from './dto';
@@ -13,6 +13,8 @@ export interface SingularityContext {
   client: SingularityClient;
   /** The registry images are named in (the cluster's own, or Sous's). */
   registry?: string;
+  /** The config's registry settings: the image name template of that registry. */
+  registries?: RegistryConfig;
   /** Who deploys, for Singularity's history (`?user=`). */
   user: string;
   /** How often to ask whether a deploy or scale has finished. */
@@ -146,7 +148,7 @@ export class SingularityScheduler implements Scheduler {
         const post = action.post!;
         if (!isLongRunning(REQUEST_TYPES[post.kind])) {
           // Only services and workers scale; for the others the count is recorded with a new deploy.
-          const did = await this.postDeploy(post, rid, imageFor(post, this.ctx.registry), action.reason, opts);
+          const did = await this.postDeploy(post, rid, imageFor(post, this.ctx.registry, this.ctx.registries), action.reason, opts);
           return this.waitDeploy(rid, did, opts, done, 'updated', 'not updated');
         }
         const n = post.spec.NumInstances ?? 0;
@@ -158,7 +160,7 @@ export class SingularityScheduler implements Scheduler {
       }
       case 'create': {
         const post = action.post!;
-        const image = imageFor(post, this.ctx.registry);
+        const image = imageFor(post, this.ctx.registry, this.ctx.registries);
         await this.postRequest(post, rid, opts);
         const did = await this.postDeploy(post, rid, image, action.reason, opts);
         return this.waitDeploy(rid, did, opts, done, 'created', 'not created');
@@ -167,7 +169,7 @@ export class SingularityScheduler implements Scheduler {
         const post = action.post!;
         const prior = action.prior;
         const newDeploy = !prior || action.force || prior.status === 'Failed' || deployKey(prior) !== deployKey(post);
-        const image = newDeploy ? imageFor(post, this.ctx.registry) : '';
+        const image = newDeploy ? imageFor(post, this.ctx.registry, this.ctx.registries) : '';
         if (!prior || requestChanged(prior, post)) await this.postRequest(post, rid, opts);
         if (newDeploy) {
           const did = await this.postDeploy(post, rid, image, action.reason, opts);

@@ -1,4 +1,4 @@
-import { formatManifestID, intentHash, pinnedImage, type ApplyOptions, type DeployState, type DeploySpec, type Manifest, type Startup, type Volume } from '@sous/core';
+import { formatManifestID, intentHash, pinnedImage, type ApplyOptions, type DeployState, type DeploySpec, type Manifest, type RegistryConfig, type Startup, type Volume } from '@sous/core';
 import type { Healthcheck, RequestType, SingularityDeploy, SingularityRequest, SingularityVolume } from './dto';
 
 /**
@@ -112,7 +112,7 @@ export function sortedEnv(env: Record<string, string> | undefined): Record<strin
 }
 
 /** The image a deployment runs: the application's image in the cluster's registry, pinned by digest. */
-export const imageFor = (s: DeployState, registry: string | undefined): string => pinnedImage(s, registry, { code: 'SINGULARITY', factory: 'singularityScheduler' });
+export const imageFor = (s: DeployState, registry: string | undefined, config?: RegistryConfig): string => pinnedImage(s, registry, { code: 'SINGULARITY', factory: 'singularityScheduler' }, config);
 
 /**
  * The spec as the deploy's metadata keeps it: core's stored view (Env values

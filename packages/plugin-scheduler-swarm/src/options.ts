@@ -1,4 +1,4 @@
-import { usageError, type Cluster } from '@sous/core';
+import { usageError, type Cluster, type RegistryConfig } from '@sous/core';
 import { parseEngineURL, type EngineTarget } from '@sous/plugin-scheduler-docker';
 
 /**
@@ -50,6 +50,8 @@ export interface SwarmSettings {
   taskHost: string;
   probeHost?: string;
   logLines: number;
+  /** The config's registry settings: credentials handed to swarm for its nodes' pulls, image names in the cluster's registry. */
+  registries?: RegistryConfig;
 }
 
 function bad(option: string, value: unknown, hint: string) {
@@ -57,7 +59,7 @@ function bad(option: string, value: unknown, hint: string) {
 }
 
 /** Resolves a cluster's settings: BaseURL query parameters, then per-cluster options, then the plugin's, then defaults. */
-export function swarmSettings(name: string, def: Cluster, opts: SwarmSchedulerOptions, gdm?: string): SwarmSettings {
+export function swarmSettings(name: string, def: Cluster, opts: SwarmSchedulerOptions, gdm?: string, registries?: RegistryConfig): SwarmSettings {
   const engine = parseEngineURL(def.BaseURL, name);
   const per = opts.clusters?.[name] ?? {};
   const pick = <K extends keyof SwarmClusterOptions>(k: K): SwarmClusterOptions[K] => per[k] ?? opts[k];
@@ -81,5 +83,6 @@ export function swarmSettings(name: string, def: Cluster, opts: SwarmSchedulerOp
     taskHost: engine.params.taskHost ?? pick('taskHost') ?? '{{.Node.Hostname}}',
     probeHost: engine.params.probeHost ?? pick('probeHost'),
     logLines: opts.logLines ?? 20,
+    registries,
   };
 }

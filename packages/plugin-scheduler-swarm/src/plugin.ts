@@ -1,4 +1,4 @@
-import type { Cluster, Sous, SousPlugin } from '@sous/core';
+import type { Cluster, RegistryConfig, Sous, SousPlugin } from '@sous/core';
 import { swarmSettings, type SwarmSchedulerOptions } from './options';
 import { SwarmScheduler } from './scheduler';
 
@@ -10,17 +10,17 @@ export class SwarmSchedulerPlugin implements SousPlugin {
 
   constructor(readonly options: SwarmSchedulerOptions = {}) {}
 
-  schedulerFor(name: string, def: Cluster, gdm?: string): SwarmScheduler {
+  schedulerFor(name: string, def: Cluster, gdm?: string, registries?: RegistryConfig): SwarmScheduler {
     const key = JSON.stringify([def, gdm]);
     const have = this.schedulers.get(name);
     if (have && have.key === key) return have.scheduler;
-    const scheduler = new SwarmScheduler(swarmSettings(name, def, this.options, gdm));
+    const scheduler = new SwarmScheduler(swarmSettings(name, def, this.options, gdm, registries));
     this.schedulers.set(name, { key, scheduler });
     return scheduler;
   }
 
   apply(sous: Sous): void {
-    sous.hooks.scheduler.for('swarm').tap(this.name, (c) => this.schedulerFor(c.name, c.def, c.gdm));
+    sous.hooks.scheduler.for('swarm').tap(this.name, (c) => this.schedulerFor(c.name, c.def, c.gdm, sous.config));
   }
 }
 

@@ -1,4 +1,4 @@
-import { failure, isSousError, type ApplyOptions, type DeployState } from '@sous/core';
+import { engineAuthFor, failure, isSousError, registryOfReference, type ApplyOptions, type DeployState, type EngineAuthConfig } from '@sous/core';
 import { sleep } from '@sous/core';
 import { containerPorts, imageReference, LABELS, ownedBy, readinessFor, stableJSON, waitReady, withLogLines, type Engine, type InstanceView, type RolloutResult, type WaitResult } from '@sous/plugin-scheduler-docker';
 import type { SwarmSettings } from './options';
@@ -41,6 +41,11 @@ export class SwarmRollout {
     this.deadline = Date.now() + opts.timeoutMs;
   }
 
+  /** The credentials of the image's registry, for swarm to hand its nodes. */
+  private registryAuth(): Promise<EngineAuthConfig> {
+    return engineAuthFor(registryOfReference(this.desired.TaskTemplate.ContainerSpec.Image), this.s.registries);
+  }
+
   private progress(message: string): void {
     if (message === this.lastProgress) return;
     this.lastProgress = message;
@@ -56,7 +61,7 @@ export class SwarmRollout {
     if (!values || !Object.keys(values).length) return;
     this.progress(`creating ${Object.keys(values).length} secret(s)`);
     this.extras.secrets = await ensureSecrets(this.engine, this.post, this.s.gdm, values);
-    this.extras.command = await exportingCommand(this.engine, imageReference(this.post, this.s.def), this.post.spec.Args);
+    this.extras.command = await exportingCommand(this.engine, imageReference(this.post, this.s.def, this.s.registries), this.post.spec.Args, this.s.registries);
   }
 
   async run(): Promise<RolloutResult> {
@@ -75,7 +80,7 @@ export class SwarmRollout {
     const before = svc?.UpdateStatus?.StartedAt;
     if (!svc) {
       try {
-        await createService(this.engine, serviceSpec(this.post, this.s, 0, this.extras));
+        await createService(this.engine, serviceSpec(this.post, this.s, 0, this.extras), await this.registryAuth());
         created = true;
       } catch (e) {
         // Created meanwhile by someone else: fall through and update it like any existing service.
@@ -100,7 +105,7 @@ export class SwarmRollout {
     const sameReplicas = svc.Spec.Mode.Replicated?.Replicas === next.Mode.Replicated?.Replicas;
     if (sameTasks && sameLabels && sameReplicas && !stuck) return false;
     this.progress(sameTasks && !stuck ? `updating service ${next.Name}` : `rolling service ${next.Name} to ${this.post.spec.Version}`);
-    await updateService(this.engine, svc.ID, svc.Version.Index, next);
+    await updateService(this.engine, svc.ID, svc.Version.Index, next, false, await this.registryAuth());
     return !sameTasks || stuck;
   }
 

@@ -1,4 +1,4 @@
-import { SEALED_PREFIX, type DeployState } from '@sous/core';
+import { SEALED_PREFIX, type DeployState, type RegistryConfig } from '@sous/core';
 import { ensureImage, LABELS, ownedBy, shortHash, type Engine } from '@sous/plugin-scheduler-docker';
 
 /** Where a task finds its secrets, one file per variable, under /run/secrets. */
@@ -69,8 +69,9 @@ export async function removeStaleSecrets(engine: Engine, deploymentID: string, g
 }
 
 /** The task's command: the export script, then the image's own entrypoint and command (or the deployment's Args). */
-export async function exportingCommand(engine: Engine, image: string, args: string[] | undefined): Promise<{ Command: string[]; Args: string[] }> {
-  await ensureImage(engine, image);
+export async function exportingCommand(engine: Engine, image: string, args: string[] | undefined, registries?: RegistryConfig): Promise<{ Command: string[]; Args: string[] }> {
+  // The image's own command is read from the image: pulled first (with its registry's credentials) when the manager lacks it.
+  await ensureImage(engine, image, undefined, registries);
   const inspected = await engine.call<{ Config?: { Entrypoint?: string[] | null; Cmd?: string[] | null } }>('GET', `/images/${encodeURIComponent(image)}/json`, { doing: `inspecting image ${image}` });
   const entrypoint = inspected.Config?.Entrypoint ?? [];
   const cmd = args?.length ? args : (inspected.Config?.Cmd ?? []);

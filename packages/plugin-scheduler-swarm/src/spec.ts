@@ -85,7 +85,7 @@ export function serviceSpec(post: DeployState, s: SwarmSettings, forceUpdate = 0
     Labels: deploymentLabels(post, config, s.gdm, extras.stored),
     TaskTemplate: {
       ContainerSpec: {
-        Image: imageReference(post, s.def),
+        Image: imageReference(post, s.def, s.registries),
         Labels: taskLabels(post, config),
         Env: envList(instanceEnv(post.spec, ports, s.taskHost)),
         ...(extras.command ? extras.command : post.spec.Args?.length ? { Args: post.spec.Args } : {}),

@@ -1,4 +1,4 @@
-import { isSousError } from '@sous/core';
+import { isSousError, type EngineAuthConfig } from '@sous/core';
 import { demuxLogs, LABELS, type Engine } from '@sous/plugin-scheduler-docker';
 import type { ServiceSpec } from './spec';
 
@@ -52,14 +52,16 @@ export async function listTasks(engine: Engine, filters: Record<string, string[]
   return engine.call<Task[]>('GET', '/tasks', { query: { filters }, doing: 'listing tasks' });
 }
 
-export async function createService(engine: Engine, spec: ServiceSpec): Promise<string> {
-  const r = await engine.call<{ ID: string }>('POST', '/services/create', { body: spec, doing: `creating service ${spec.Name}` });
+/** Creates a service; `authconfig` goes to swarm with it (X-Registry-Auth), so every node can pull the image, as `--with-registry-auth` does. */
+export async function createService(engine: Engine, spec: ServiceSpec, authconfig?: EngineAuthConfig): Promise<string> {
+  const r = await engine.call<{ ID: string }>('POST', '/services/create', { body: spec, authconfig, doing: `creating service ${spec.Name}` });
   return r.ID;
 }
 
 /** Updates a service at `version` (optimistic concurrency: a stale version fails); `rollback` asks swarm to go back to the previous spec. */
-export async function updateService(engine: Engine, id: string, version: number, spec: ServiceSpec, rollback = false): Promise<void> {
-  await engine.call('POST', `/services/${id}/update`, { query: { version, ...(rollback ? { rollback: 'previous' } : {}) }, body: spec, doing: `${rollback ? 'rolling back' : 'updating'} service ${spec.Name}` });
+export async function updateService(engine: Engine, id: string, version: number, spec: ServiceSpec, rollback = false, authconfig?: EngineAuthConfig): Promise<void> {
+  const auth = rollback || !authconfig ? { registryAuthFrom: rollback ? 'previous-spec' : 'spec' } : {};
+  await engine.call('POST', `/services/${id}/update`, { query: { version, ...(rollback ? { rollback: 'previous' } : {}), ...auth }, body: spec, authconfig: rollback ? undefined : authconfig, doing: `${rollback ? 'rolling back' : 'updating'} service ${spec.Name}` });
 }
 
 export async function removeService(engine: Engine, id: string): Promise<void> {

@@ -13,7 +13,7 @@ export interface SignPluginOptions {
   key?: string;
   /** The environment variable holding the key's passphrase (default SOUS_SIGNING_PASSPHRASE). */
   passphraseEnv?: string;
-  /** Registries (host or host:port) spoken to over plain http besides loopback ones. */
+  /** Registries (host or host:port) spoken to over plain HTTP or unverified TLS, besides those the config's registries mark insecure. */
   insecureRegistries?: string[];
   /** Extra string annotations for every signature payload's `optional` section. */
   annotations?: Record<string, string>;
@@ -23,6 +23,7 @@ export interface SignPluginOptions {
 export interface SignConfig {
   key?: string;
   passphraseEnv?: string;
+  /** Deprecated: registries.<host>.insecure. Still read, with a warning. */
   insecureRegistries?: string[];
   annotations?: Record<string, string>;
 }
@@ -67,8 +68,9 @@ export class SignPlugin implements SousPlugin {
     return this.opts.key ?? this.section(config).key ?? config.signingKey ?? undefined;
   }
 
-  private insecure(config: ResolvedConfig): string[] {
-    return this.opts.insecureRegistries ?? this.section(config).insecureRegistries ?? [];
+  /** Insecure hosts given to the plugin itself; the config's (registries.<host>.insecure, and sign.insecureRegistries) are read from it. */
+  private insecure(_config: ResolvedConfig): string[] {
+    return this.opts.insecureRegistries ?? [];
   }
 
   /** Loads (once) the signing key, reading its passphrase from the environment. */
@@ -106,6 +108,7 @@ export class SignPlugin implements SousPlugin {
         key: k.key,
         optional: artifactAnnotations(artifact, { ...this.section(sous.config).annotations, ...this.opts.annotations }),
         insecure: this.insecure(sous.config),
+        config: sous.config,
       });
       artifact.signature = { tag: r.tag, digest: r.digest, keyId: r.keyId };
       sous.context(this.name).logger.info(`signed ${artifact.reference} (${r.tag}, key ${r.keyId}${r.reused ? ', already signed' : ''})`);
@@ -124,7 +127,7 @@ export class SignPlugin implements SousPlugin {
     const keys = req.clusterDef.TrustedKeys ?? [];
     if (!keys.length) return void push(false, `cluster ${req.cluster} requires a signature but trusts no key (its TrustedKeys is empty)`, 'NO_TRUSTED_KEYS');
     try {
-      const v = await verifyImageSignature({ image, digest, keys, insecure: this.insecure(sous.config) });
+      const v = await verifyImageSignature({ image, digest, keys, insecure: this.insecure(sous.config), config: sous.config });
       push(true, `signed by trusted key ${[...new Set(v.signatures.map((s) => s.keyId))].join(', ')}`);
     } catch (e) {
       if (!isSousError(e)) throw e;

@@ -1,5 +1,5 @@
 import * as crypto from 'node:crypto';
-import { digestOf, failure, isSousError, parseImageReference, RegistryClient, type Descriptor, type ImageManifest, type SousError } from '@sous/core';
+import { digestOf, failure, isSousError, parseImageReference, registryClient, type RegistryClient, type RegistryConfig, type Descriptor, type ImageManifest, type SousError } from '@sous/core';
 import { COSIGN, makePayload, signatureImage, signatureLayer, signatureTag } from './cosign';
 import { keyIdOf, signPayload, verifies } from './keys';
 
@@ -13,7 +13,10 @@ export interface SignImageOptions {
   /** String annotations for the payload's `optional` section. */
   optional?: Record<string, string>;
   client?: RegistryClient;
+  /** Hosts spoken to over plain HTTP or unverified TLS besides those the config marks insecure. */
   insecure?: readonly string[];
+  /** The resolved config: each registry's credentials and TLS settings. */
+  config?: RegistryConfig;
   /** The signature image's creation time (default: now). */
   created?: string;
 }
@@ -38,15 +41,34 @@ function pushRefused(e: SousError, where: string): SousError {
   });
 }
 
+/** What ECR (and registries like it) answer to a PUT of a tag that exists in a repository with immutable tags. */
+function isImmutableRefusal(e: SousError): boolean {
+  const errors = (e.details?.errors ?? []) as { code?: string; message?: string }[];
+  return errors.some((x) => x.code === 'TAG_INVALID' || /immutable|cannot be overwritten|already exists/i.test(x.message ?? '')) || /immutable|cannot be overwritten/i.test(e.message);
+}
+
+function immutable(e: SousError, where: string, existing: number): SousError {
+  return failure('SIGNATURE_TAG_IMMUTABLE', `${where} already holds ${existing} signature(s), and the registry keeps tags immutable: it refused the manifest with one more (${e.message})`, {
+    hints: [
+      'The signatures already there still verify; nothing was overwritten',
+      'ECR: exclude signature tags from immutability (tag mutability IMMUTABLE_WITH_EXCLUSION, filter *.sig), or sign each image with one key',
+    ],
+    details: { ...e.details, tag: where, existing },
+    cause: e,
+  });
+}
+
 /**
  * Signs an image's manifest digest the way `cosign sign --key` does and
  * stores the signature next to the image. Signatures already there (other
- * keys, earlier runs) are kept; signing the same payload with the same key
- * again pushes nothing.
+ * keys, earlier runs) are kept: a second signature is added to the `.sig`
+ * manifest as cosign adds it, one more layer; signing the same payload with
+ * the same key again pushes nothing. A registry with immutable tags refuses
+ * the second: SIGNATURE_TAG_IMMUTABLE, the first left as it was.
  */
 export async function signImage(opts: SignImageOptions): Promise<SignImageResult> {
   const ref = parseImageReference(opts.image);
-  const client = opts.client ?? new RegistryClient(ref.registry, { insecure: opts.insecure });
+  const client = opts.client ?? registryClient(ref.registry, opts.config, { insecure: opts.insecure });
   const repo = ref.repository;
   if (!(await client.headManifest(repo, opts.digest))) {
     throw failure('MANIFEST_UNKNOWN', `${ref.registry}/${repo}@${opts.digest} does not exist: there is nothing to sign`, { details: { image: opts.image, digest: opts.digest } });
@@ -87,6 +109,7 @@ export async function signImage(opts: SignImageOptions): Promise<SignImageResult
   try {
     digest = await client.putManifest(repo, tag, manifest, 'application/vnd.oci.image.manifest.v1+json');
   } catch (e) {
+    if (kept.length && isSousError(e) && e.code === 'REGISTRY_REFUSED' && isImmutableRefusal(e)) throw immutable(e, `${ref.registry}/${repo}:${tag}`, kept.length);
     if (isSousError(e) && e.code === 'REGISTRY_REFUSED') throw pushRefused(e, `${repo}:${tag}`);
     throw e;
   }

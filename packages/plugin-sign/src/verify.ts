@@ -1,5 +1,5 @@
 import * as crypto from 'node:crypto';
-import { failure, isSousError, parseImageReference, RegistryClient, usageError, type ImageManifest, type SousError } from '@sous/core';
+import { failure, isSousError, parseImageReference, registryClient, type RegistryClient, type RegistryConfig, usageError, type ImageManifest, type SousError } from '@sous/core';
 import { COSIGN, parsePayload, SOUS_ANNOTATIONS, signatureTag } from './cosign';
 import { keyIdOf, loadTrustedKeys, verifies, type TrustedKey } from './keys';
 
@@ -12,7 +12,10 @@ export interface VerifyImageOptions {
   /** Trusted public keys: PEM text, paths to PEM files, or loaded keys. */
   keys: readonly (string | TrustedKey)[];
   client?: RegistryClient;
+  /** Hosts spoken to over plain HTTP or unverified TLS besides those the config marks insecure. */
   insecure?: readonly string[];
+  /** The resolved config: each registry's credentials and TLS settings. */
+  config?: RegistryConfig;
 }
 
 /** One signature that verified. */
@@ -79,7 +82,7 @@ function embeddedKey(pem: string | undefined): crypto.KeyObject | undefined {
 export async function verifyImageSignature(opts: VerifyImageOptions): Promise<SignatureVerification> {
   const ref = parseImageReference(opts.image);
   const keys = loadTrustedKeys(opts.keys);
-  const client = opts.client ?? new RegistryClient(ref.registry, { insecure: opts.insecure });
+  const client = opts.client ?? registryClient(ref.registry, opts.config, { insecure: opts.insecure });
   const repo = ref.repository;
   const name = `${ref.registry}/${repo}`;
   let digest = opts.digest ?? ref.digest;

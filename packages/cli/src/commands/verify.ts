@@ -22,8 +22,7 @@ export default class Verify extends SousCommand {
     const cfg = await this.config_();
     const { verifyImageSignature } = await import('@sous/plugin-sign');
     const keys = flags.key?.length ? flags.key : [...cfg.trustedKeys];
-    const insecure = ((cfg.sign as { insecureRegistries?: string[] }).insecureRegistries ?? []).filter((x) => typeof x === 'string');
-    const v = await verifyImageSignature({ image: args.image, keys, insecure });
+    const v = await verifyImageSignature({ image: args.image, keys, config: cfg });
     this.log(`Verified ${v.image}@${v.digest}`);
     for (const s of v.signatures) {
       const version = s.optional['sous.version'];

@@ -151,6 +151,13 @@ describe('precedence: defaults < repo < user < SOUS_* < flags', () => {
     expect(cfg.plugins.map((p) => p.name)).toEqual(['a', 'b']);
   });
 
+  it('reads sign.insecureRegistries as registries.<host>.insecure, with a deprecation warning', async () => {
+    write(path.join(xdg, 'sous', 'config.yaml'), 'sign:\n  insecureRegistries: [registry.lan:5000]\nregistries:\n  registry.lan:5000:\n    caFile: /etc/ca.pem\n');
+    const cfg = await loadConfig({ cwd: repo, env: env() });
+    expect(cfg.registries).toEqual({ 'registry.lan:5000': { caFile: '/etc/ca.pem', insecure: true } });
+    expect(cfg.warnings).toEqual(['sign.insecureRegistries is deprecated: write registries: { "registry.lan:5000": { insecure: true } } instead']);
+  });
+
   it('warns about an unknown SOUS_* variable with the nearest known one', async () => {
     const cfg = await loadConfig({ cwd: repo, env: env({ SOUS_STATE_LOCATON: '/x' }) });
     expect(cfg.warnings).toEqual(['unknown environment variable SOUS_STATE_LOCATON (did you mean SOUS_STATE_LOCATION?)']);

@@ -5,6 +5,7 @@ import Module, { createRequire } from 'node:module';
 import { isSousError, usageError } from '../errors';
 import { validateOrThrow } from '../schema';
 import { closest } from '../util/text';
+import { checkImageNameTemplate } from '../registry/naming';
 import type { SousConfig } from '../generated/sous-config';
 import type { SousPlugin } from '../hooks/plugin';
 import { isLegacyConfig, mapLegacyConfig } from './legacy';
@@ -298,6 +299,35 @@ function merge(layers: { source: ConfigSource; config: UserConfig }[]): { merged
 }
 
 /**
+ * The `registries` setting, with the deprecated `sign.insecureRegistries`
+ * folded in (and a warning), every image name template checked.
+ */
+function registriesOf(merged: UserConfig, warnings: string[]): NonNullable<SousConfig['registries']> {
+  const out: NonNullable<SousConfig['registries']> = {};
+  for (const [host, s] of Object.entries(merged.registries ?? {})) {
+    if (!s.username !== !s.passwordEnv) {
+      const field = `registries.${host}`;
+      throw usageError('REGISTRY_CREDENTIAL_INCOMPLETE', `${field} has ${s.username ? 'a username but no passwordEnv' : 'a passwordEnv but no username'}`, {
+        field,
+        hints: [`Give both: ${field}.username and ${field}.passwordEnv (the environment variable holding the password or token), or neither`],
+      });
+    }
+    out[host] = { ...s };
+  }
+  const legacy = (merged.sign as { insecureRegistries?: unknown } | undefined)?.insecureRegistries;
+  if (Array.isArray(legacy) && legacy.length) {
+    warnings.push(`sign.insecureRegistries is deprecated: write registries: { "${legacy[0]}": { insecure: true } } instead`);
+    for (const h of legacy) if (typeof h === 'string' && h) out[h] = { ...out[h], insecure: out[h]?.insecure ?? true };
+  }
+  const templates: [string, string][] = [...(merged.imageName !== undefined ? [[merged.imageName, 'imageName'] as [string, string]] : []), ...Object.entries(out).filter(([, s]) => s.imageName !== undefined).map(([h, s]) => [s.imageName!, `registries.${h}.imageName`] as [string, string])];
+  for (const [t, field] of templates) {
+    const problem = checkImageNameTemplate(t, field);
+    if (problem) throw problem;
+  }
+  return out;
+}
+
+/**
  * Resolves the configuration: defaults, then the repository's sous.config.*,
  * then the user/operator config, then SOUS_* variables, then flags.
  */
@@ -356,6 +386,8 @@ export async function loadConfig(opts: LoadConfigOptions = {}): Promise<Resolved
     server: merged.server,
     token: merged.token,
     registry: merged.registry,
+    registries: registriesOf(merged, warnings),
+    imageName: merged.imageName,
     dockerHost: merged.dockerHost ?? env.DOCKER_HOST,
     user,
     stack: merged.stack,

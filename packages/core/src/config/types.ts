@@ -1,4 +1,4 @@
-import type { SousConfig, BuildConfig } from '../generated/sous-config';
+import type { SousConfig, BuildConfig, RegistrySettings } from '../generated/sous-config';
 import type { SousPlugin } from '../hooks/plugin';
 
 /** What a user writes in sous.config.ts or the operator config: every field optional. */
@@ -25,6 +25,10 @@ export interface ResolvedConfig {
   readonly server?: string;
   readonly token?: string;
   readonly registry?: string;
+  /** Per registry (host[:port]): credentials, CA, insecure, image name template. */
+  readonly registries: Readonly<Record<string, Readonly<RegistrySettings>>>;
+  /** The image name template for registries without their own (default: the original's layout). */
+  readonly imageName?: string;
   readonly dockerHost?: string;
   readonly user: { readonly name: string; readonly email: string };
   readonly stack?: string;

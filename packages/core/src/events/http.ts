@@ -1,3 +1,4 @@
+import { sousFetch } from '../net/fetch';
 import { DeliveryError } from './delivery';
 
 /** What a receiver answered. */
@@ -32,7 +33,7 @@ export async function httpPost(url: string, body: string, opts: { headers: Recor
   let res: Response;
   let text: string;
   try {
-    res = await fetch(url, { method: 'POST', body, headers, signal, redirect: 'manual' });
+    res = await sousFetch(url, { method: 'POST', body, headers, signal, redirect: 'manual' });
     text = await res.text();
   } catch (e) {
     if (timeout.aborted) throw new DeliveryError(`${where} did not answer within ${opts.timeoutMs} ms`, { cause: e });

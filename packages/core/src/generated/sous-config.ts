@@ -78,6 +78,16 @@ export interface SousConfig {
    */
   registry?: string;
   /**
+   * Per registry (host or host:port, as images name it: ghcr.io, registry.acme.com:5000, docker.io): how Sous logs in, which CA it trusts, whether it may speak plain HTTP, and how images are named there. Credentials people already keep in ~/.docker/config.json need no entry.
+   */
+  registries?: {
+    [k: string]: RegistrySettings;
+  };
+  /**
+   * The image name template for registries without one of their own: {registry} {host} {owner} {name} {repo} {offset}; default {registry}/{repo}/{offset}. It starts with {registry}/.
+   */
+  imageName?: string;
+  /**
    * The Docker engine (unix:///path or tcp://host:port).
    */
   dockerHost?: string;
@@ -140,6 +150,36 @@ export interface BuildConfig {
    * Fail the build on any advisory.
    */
   strict?: boolean;
+}
+/**
+ * This interface was referenced by `SousConfig`'s JSON-Schema
+ * via the `definition` "RegistrySettings".
+ */
+export interface RegistrySettings {
+  /**
+   * The user to log in as; the password or access token comes from passwordEnv.
+   */
+  username?: string;
+  /**
+   * The environment variable holding the password or access token.
+   */
+  passwordEnv?: string;
+  /**
+   * A docker-credential-<name> helper to ask for this registry (the name only: pass, ecr-login, gcloud).
+   */
+  credentialHelper?: string;
+  /**
+   * A PEM file of the CA that signed the registry's certificate (else /etc/docker/certs.d/<host[:port]>/ca.crt).
+   */
+  caFile?: string;
+  /**
+   * Allow plain HTTP, or HTTPS without checking the certificate. Loopback registries may speak plain HTTP without it.
+   */
+  insecure?: boolean;
+  /**
+   * The image name template for this registry (see imageName).
+   */
+  imageName?: string;
 }
 /**
  * One notifier: its type, routing rules, and the fields its plugin reads (checked by that plugin).

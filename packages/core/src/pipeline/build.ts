@@ -224,7 +224,7 @@ export async function build(sous: Sous, opts: BuildOptions): Promise<BuildResult
     const contentKey = contentKeyOf(await treeId, plan);
     plan.labels = { ...plan.labels, ...imageLabels(ctx, versionTag, { [SOUS_LABELS.contentKey]: contentKey, [SOUS_LABELS.stack]: stack }) };
     const registry = sous.config.registry || state.defs.DockerRepo || '';
-    const name = imageName(registry, ctx.repo, ctx.offset);
+    const name = imageName(registry, ctx.repo, ctx.offset, sous.config);
     const tags = imageTags(name, versionTag, ctx.revision);
     end(`${stack} stack → ${name}`);
 

@@ -1,6 +1,7 @@
 import { usageError } from '../errors';
 import { parseVersion } from '../model/version';
-import { parseImageReference } from '../registry/reference';
+import { imageNameFor, imageNameIn, imageNameTemplate } from '../registry/naming';
+import type { RegistryConfig } from '../registry/settings';
 import type { DeployState, SourceContext } from './types';
 
 /** The labels the original Sous put on every image, read back by deploys. */
@@ -23,13 +24,18 @@ function pathComponent(s: string): string {
   return c || 'x';
 }
 
-/** `<registry>/<repo path lowercased>[/<dir>]`, as the original named images. */
-export function imageName(registry: string, repo: string, offset: string): string {
+/**
+ * The image name of a source location: `<registry>/<repo path
+ * lowercased>[/<dir>]` as the original named images, or the template the
+ * config sets for the registry (see registry/naming.ts).
+ */
+export function imageName(registry: string, repo: string, offset: string, config?: RegistryConfig): string {
   if (!registry) {
     throw usageError('NO_REGISTRY', 'no registry to push images to', {
       hints: ['Set one: SOUS_DOCKER_REGISTRY_HOST=127.0.0.1:5000, `registry` in the config, or DockerRepo in defs.yaml'],
     });
   }
+  if (config && imageNameTemplate(config, registry).configured) return imageNameFor(config, registry, repo, offset);
   const parts = [...repo.split('/'), ...(offset ? offset.split('/') : [])].filter(Boolean).map(pathComponent);
   return `${registry.replace(/\/+$/, '')}/${parts.join('/')}`;
 }
@@ -39,7 +45,7 @@ export function imageName(registry: string, repo: string, offset: string): strin
  * registry, pinned by digest. A scheduler names its own error codes
  * (`<code>_NO_DIGEST`, `<code>_NO_REGISTRY`) and its plugin factory for the hint.
  */
-export function pinnedImage(s: DeployState, registry: string | undefined, scheduler: { code: string; factory: string }): string {
+export function pinnedImage(s: DeployState, registry: string | undefined, scheduler: { code: string; factory: string }, config?: RegistryConfig): string {
   if (!s.spec.Digest) {
     throw usageError(`${scheduler.code}_NO_DIGEST`, `${s.id} has version ${s.spec.Version} but no image digest; Sous deploys pin digests, never tags`, {
       hints: [`Record the verified digest with: sous update --cluster ${s.cluster} --tag ${s.spec.Version}`],
@@ -50,9 +56,10 @@ export function pinnedImage(s: DeployState, registry: string | undefined, schedu
       hints: [`Set Registry on cluster ${s.cluster} in defs.yaml, registry in the Sous config, or ${scheduler.factory}({ registry })`],
     });
   }
-  // A recorded image keeps its repository path (the original Sous named
-  // images its own way); Sous's own artifacts have the path imageName gives.
-  const base = s.spec.Image ? `${registry.replace(/\/+$/, '')}/${parseImageReference(s.spec.Image).repository}` : imageName(registry, s.manifestID.source.repo, s.manifestID.source.dir);
+  // A recorded image keeps its repository path (the original Sous named images its own way), unless the
+  // registry has an image name template; Sous's own artifacts have the path imageName gives.
+  const src = s.manifestID.source;
+  const base = s.spec.Image ? imageNameIn(config, registry, s.spec.Image, src.repo, src.dir) : imageName(registry, src.repo, src.dir, config);
   return `${base}@${s.spec.Digest}`;
 }
 

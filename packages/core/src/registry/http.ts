@@ -36,7 +36,7 @@ export async function refused(res: Response, registry: string, what: string): Pr
 }
 
 /** The registry could not be spoken to at all: connection refused, name unknown, no answer in time. */
-export function unreachable(registry: string, baseURL: string, e: unknown, timeoutMs?: number): SousError {
+export function unreachable(registry: string, baseURL: string, e: unknown, timeoutMs?: number, extraHints: string[] = []): SousError {
   if (isSousError(e)) return e;
   const err = e as { name?: string; message?: string; cause?: { code?: string; message?: string } };
   const why =
@@ -44,7 +44,7 @@ export function unreachable(registry: string, baseURL: string, e: unknown, timeo
       ? `no answer within ${Math.round((timeoutMs ?? 0) / 1000)} s`
       : (err.cause?.code ?? err.cause?.message ?? err.message ?? String(e));
   return failure('REGISTRY_UNREACHABLE', `the registry ${registry} is unreachable: ${why}`, {
-    hints: [`Check that it runs and answers: curl ${baseURL}/v2/`],
+    hints: [`Check that it runs and answers: curl ${baseURL}/v2/`, ...extraHints],
     details: { registry, reason: why },
     cause: e,
   });

@@ -1,6 +1,13 @@
 export * from './media-types';
 export * from './digest';
 export * from './reference';
-export { RegistryClient, type RegistryClientOptions, type ManifestHead, type FetchedManifest } from './client';
+export { RegistryClient, registryClient, scopesFor, type RegistryClientOptions, type ManifestHead, type FetchedManifest } from './client';
 export type { RegistryErrorEntry } from './http';
 export * from './copy';
+export * from './settings';
+export * from './auth';
+export * from './docker-config';
+export * from './naming';
+export { parseChallenges, fetchToken, type Challenge, type Token } from './token';
+export { unauthorized, denied, transportError, engineRegistryError } from './errors';
+export * from './login';

@@ -44,6 +44,20 @@ describe('registry URLs', () => {
   });
 });
 
+describe('Docker Hub', () => {
+  it('is docker.io by any of its names, spoken to at registry-1.docker.io, official images under library/', async () => {
+    const { RegistryClient } = await import('./client');
+    const { canonicalRegistry, apiHost } = await import('./settings');
+    expect(['index.docker.io', 'registry-1.docker.io', 'docker.io', 'DOCKER.IO'].map(canonicalRegistry)).toEqual(['docker.io', 'docker.io', 'docker.io', 'docker.io']);
+    expect(apiHost('docker.io')).toBe('registry-1.docker.io');
+    const c = new RegistryClient('index.docker.io');
+    expect(c.registry).toBe('docker.io');
+    expect(c.baseURL).toBe('https://registry-1.docker.io');
+    expect((c as unknown as { url(p: string): string }).url('/v2/node/manifests/20')).toBe('https://registry-1.docker.io/v2/library/node/manifests/20');
+    expect((c as unknown as { url(p: string): string }).url('/v2/acme/shop/blobs/uploads/')).toBe('https://registry-1.docker.io/v2/acme/shop/blobs/uploads/');
+  });
+});
+
 describe('DigestCheck', () => {
   const read = async (data: Buffer, digest: string) => {
     const chunks: Buffer[] = [];

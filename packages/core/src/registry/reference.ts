@@ -81,3 +81,14 @@ export function registryBaseURL(registry: string, insecure: readonly string[] = 
   const plain = isLoopbackHost(registry) || insecure.includes(registry) || insecure.includes(registry.split(':')[0]);
   return `${plain ? 'http' : 'https'}://${registry}`;
 }
+
+/**
+ * The registry of an image reference as an engine reads it: the first path
+ * component when it looks like a host (has a dot or a port, or is
+ * localhost), else Docker Hub.
+ */
+export function registryOfReference(ref: string): string {
+  const slash = ref.indexOf('/');
+  const first = slash < 0 ? '' : ref.slice(0, slash);
+  return first && (first.includes('.') || first.includes(':') || first === 'localhost') ? first : 'docker.io';
+}

@@ -1,3 +1,4 @@
+import { sousFetch } from '../net/fetch';
 import { failure, SousError, usageError } from '../errors';
 
 export interface ServerClientOptions {
@@ -96,7 +97,7 @@ export class ServerClient {
     if (ro.body !== undefined) headers['content-type'] = 'application/json';
     let res: Response;
     try {
-      res = await fetch(url, { method, headers, body: ro.body === undefined ? undefined : JSON.stringify(ro.body), signal: AbortSignal.timeout(this.opts.timeoutMs ?? 120_000) });
+      res = await sousFetch(url, { method, headers, body: ro.body === undefined ? undefined : JSON.stringify(ro.body), signal: AbortSignal.timeout(this.opts.timeoutMs ?? 120_000) });
     } catch (e) {
       throw failure('SERVER_UNREACHABLE', `cannot reach the Sous server at ${this.base}: ${(e as Error).cause ? String(((e as Error).cause as Error).message ?? (e as Error).cause) : (e as Error).message}`, {
         hints: ['Check SOUS_SERVER (or server in the config), and that the server runs'],

@@ -1,13 +1,5 @@
-import { imageName, isDigest, parseImageReference, parseVersion, RegistryClient, registryBaseURL, type Sous, type StateBackend } from '@sous/core';
+import { imageName, imageNameIn, isDigest, parseImageReference, parseVersion, registryClient, type Sous, type StateBackend } from '@sous/core';
 import type { BuildJob } from './types';
-
-async function del(base: string, repository: string, digest: string, timeoutMs: number): Promise<boolean> {
-  const res = await fetch(`${base}/v2/${repository}/manifests/${digest}`, { method: 'DELETE', signal: AbortSignal.timeout(timeoutMs) });
-  await res.arrayBuffer().catch(() => undefined);
-  if (res.status === 202 || res.status === 200) return true;
-  if (res.status === 404) return false;
-  throw new Error(`the registry answered ${res.status} to DELETE ${repository}@${digest}`);
-}
 
 /**
  * Removes what a build pushed but never recorded. The artifact record is the
@@ -24,20 +16,21 @@ export async function removeUnrecorded(sous: Sous, backend: StateBackend, job: B
   const state = await backend.read();
   const registry = sous.config.registry || state.defs.DockerRepo || '';
   if (!registry) return [];
-  const name = imageName(registry, job.repo, job.offset);
+  const name = imageName(registry, job.repo, job.offset, sous.config);
   const { repository } = parseImageReference(name);
-  const insecure = (sous.config.sign as { insecureRegistries?: string[] })?.insecureRegistries ?? [];
+  // Every registry is asked with its own credentials (a DELETE needs the delete scope a token service grants).
+  const client = (reg: string) => registryClient(reg, sous.config, { timeoutMs: 10_000 });
   const recorded = new Set((await backend.artifacts(sl)).map((a) => a.Digest));
 
   const suspects = new Set<string>();
   if (job.pushed && isDigest(job.pushed.digest)) suspects.add(job.pushed.digest);
   else {
     // Stopped between the push and noting its digest: the tags this build pushes say what it was.
-    const client = new RegistryClient(registry, { insecure, timeoutMs: 10_000 });
-    const tags = await client.tags(repository).catch(() => [] as string[]);
+    const main = client(parseImageReference(name).registry);
+    const tags = await main.tags(repository).catch(() => [] as string[]);
     const versionTag = parseVersion(job.version).tag.replace(/\+/g, '_');
     for (const t of tags.filter((x) => x === versionTag || x.startsWith(`z${job.commit}-`))) {
-      const head = await client.headManifest(repository, t).catch(() => undefined);
+      const head = await main.headManifest(repository, t).catch(() => undefined);
       if (head?.digest) suspects.add(head.digest);
     }
   }
@@ -51,19 +44,20 @@ export async function removeUnrecorded(sous: Sous, backend: StateBackend, job: B
     for (const c of Object.keys(m.manifest.Deployments ?? {})) if (clusters[c]?.Registry) targets.add(clusters[c].Registry!);
   }
   const removed: string[] = [];
+  const places = [parseImageReference(name), ...[...targets].filter((r) => r !== registry).map((r) => parseImageReference(imageNameIn(sous.config, r, name, job.repo, job.offset)))];
   for (const digest of unrecorded) {
-    for (const reg of [registry, ...[...targets].filter((r) => r !== registry)]) {
-      const base = registryBaseURL(reg, insecure);
-      const client = new RegistryClient(reg, { insecure, timeoutMs: 10_000 });
+    for (const place of places) {
+      const c = client(place.registry);
+      const where = `${place.registry}/${place.repository}@${digest}`;
       try {
-        const sig = await client.headManifest(repository, `${digest.replace(':', '-')}.sig`);
-        if (sig?.digest && !recorded.has(sig.digest)) await del(base, repository, sig.digest, 10_000);
-        if (await del(base, repository, digest, 10_000)) {
-          removed.push(`${reg}/${repository}@${digest}`);
-          log(`removed ${reg}/${repository}@${digest}: pushed by this job, never recorded`);
+        const sig = await c.headManifest(place.repository, `${digest.replace(':', '-')}.sig`);
+        if (sig?.digest && !recorded.has(sig.digest)) await c.deleteManifest(place.repository, sig.digest);
+        if (await c.deleteManifest(place.repository, digest)) {
+          removed.push(where);
+          log(`removed ${where}: pushed by this job, never recorded`);
         }
       } catch (e) {
-        log(`could not remove ${reg}/${repository}@${digest}: ${(e as Error).message}`);
+        log(`could not remove ${where}: ${(e as Error).message}`);
       }
     }
   }
