@@ -306,7 +306,9 @@ export class Rectifier {
       const prev = (await this.status.load(d.cluster))[d.id];
       // Most unchanged deployments were last recorded Active at this version: nothing to say, no hash to compute.
       if (!prev || (prev.status === 'Active' && prev.version === d.spec.Version)) continue;
-      const intent = this.intentOf(intendedState(d));
+      // Unchanged means its secrets' hashes are the ones it runs with: the intent includes them, as the plan's does.
+      const running0 = running.get(d.id);
+      const intent = this.intentOf({ ...intendedState(d), ...(running0?.secrets ? { secrets: running0.secrets } : {}) });
       if (prev.intent === intent) continue;
       const at = new Date().toISOString();
       await this.status.update(d.cluster, d.id, () => ({ id: d.id, cluster: d.cluster, intent, version: d.spec.Version, status: 'Active', resolution: 'unchanged', failures: 0, at }));
